@@ -1,0 +1,343 @@
+/**
+ * When to connect again after a connection ends: the rules the whole project exists for.
+ *
+ * Adobe's support article KA-16598: intermittent 409 and 503 errors come mostly from clients
+ * that connect and disconnect repeatedly, because neither the load balancer nor the API can tell
+ * a client that lost its connection for a moment from one that left. A client keeps one
+ * connection open, and after losing it waits about 60 seconds before connecting again.
+ *
+ * The rules, as a pure state machine (`step`) and as a `Schedule` over it (`schedule`):
+ *
+ * - after any loss or failed attempt, the next attempt starts no sooner than `minReconnectDelay`
+ *   (60 s) after that loss;
+ * - statuses that name a configuration or programming error (400, 404, 405, 406, 424, 505, and
+ *   other unexpected 4xx) are fatal, with a message saying what to fix;
+ * - 401 asks for a fresh token before the next attempt; after `maxAuthFailures` further 401s
+ *   with fresh tokens it is fatal (`AuthRejected`);
+ * - everything else (409, 429, 5xx, network errors, stalls, a stream the server ended) waits,
+ *   and consecutive failures double the wait up to `maxReconnectDelay` (10 min);
+ * - jitter only ever adds (up to `maxJitter`, 20%), so no attempt comes before the minimum;
+ * - a connection that streamed for `healthyAfter` (5 min) resets the growth; one that answered
+ *   200 but ended sooner counts as one more failure, so a server that accepts and drops at once
+ *   cannot turn the client into a reconnect loop.
+ *
+ * @since 0.1.0
+ */
+import { Data, Duration, Effect, Random, Schedule, Schema } from "effect"
+
+/**
+ * How a connection attempt ended: the policy's input.
+ *
+ * `streamedMillis` is how long the connection streamed after a 200 (0 when it never did).
+ *
+ * @since 0.1.0
+ */
+export type ConnectionEnd = Data.TaggedEnum<{
+  /** The server closed a stream that had answered 200. */
+  Ended: { readonly streamedMillis: number }
+  /** The socket failed: refused, reset, DNS, TLS, corrupt gzip... */
+  NetworkError: { readonly streamedMillis: number; readonly message: string }
+  /** The attempt was answered with a status other than 200. */
+  HttpStatus: { readonly status: number; readonly description?: string | undefined }
+  /** No bytes arrived for the configured stall timeout. */
+  Stalled: { readonly streamedMillis: number; readonly idleMillis: number }
+}>
+
+/**
+ * @since 0.1.0
+ */
+export const ConnectionEnd = Data.taggedEnum<ConnectionEnd>()
+
+/**
+ * What to do next: wait `delay` (measured from the moment of the loss), then connect, with a
+ * freshly fetched token when `refreshToken` is set.
+ *
+ * @since 0.1.0
+ */
+export interface Decision {
+  readonly delay: Duration.Duration
+  readonly refreshToken: boolean
+  /** Failures in a row, this one included; 0 after a healthy connection. */
+  readonly consecutiveFailures: number
+  /** Why the connection ended, for logs and status. */
+  readonly reason: string
+}
+
+/**
+ * Why the stream cannot go on: a status that retrying cannot fix.
+ *
+ * @since 0.1.0
+ */
+export class StreamFatalError extends Schema.TaggedError<StreamFatalError>()("StreamFatalError", {
+  reason: Schema.Literals([
+    "BadRequest",
+    "NotFound",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "ApiVersionNotEnabled",
+    "HttpVersionNotSupported",
+    "AuthRejected",
+    "UnexpectedStatus"
+  ]),
+  status: Schema.Number,
+  description: Schema.optional(Schema.String),
+  message: Schema.String
+}) {}
+
+/**
+ * The policy's options, in milliseconds once validated.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly minReconnectDelay: number
+  readonly maxReconnectDelay: number
+  readonly healthyAfter: number
+  /** The most jitter adds, as a fraction of the delay: 0.2 means up to +20%. */
+  readonly maxJitter: number
+  /** 401s in a row, after the first one, each with a fresh token, before giving up. */
+  readonly maxAuthFailures: number
+}
+
+/**
+ * @since 0.1.0
+ */
+export const defaults: Options = {
+  minReconnectDelay: 60_000,
+  maxReconnectDelay: 600_000,
+  healthyAfter: 300_000,
+  maxJitter: 0.2,
+  maxAuthFailures: 3
+}
+
+/**
+ * An option that is out of range.
+ *
+ * @since 0.1.0
+ */
+export class InvalidPolicyOption extends Schema.TaggedError<InvalidPolicyOption>()("InvalidPolicyOption", {
+  option: Schema.String,
+  value: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The options a caller may give, durations in any form `Duration` accepts.
+ *
+ * @since 0.1.0
+ */
+export interface OptionsInput {
+  readonly minReconnectDelay?: Duration.Input | undefined
+  readonly maxReconnectDelay?: Duration.Input | undefined
+  readonly healthyAfter?: Duration.Input | undefined
+  readonly maxJitter?: number | undefined
+  readonly maxAuthFailures?: number | undefined
+}
+
+const invalid = (option: string, value: unknown, valid: string) =>
+  new InvalidPolicyOption({
+    option,
+    value: String(value),
+    message: `${option} is ${String(value)}; it must be ${valid}`
+  })
+
+const toMillis = (option: string, input: Duration.Input | undefined, fallback: number) => {
+  if (input === undefined) return fallback
+  const duration = Duration.fromInput(input)
+  if (duration._tag === "None") throw invalid(option, input, "a duration such as \"60 seconds\"")
+  const millis = Duration.toMillis(duration.value)
+  if (!Number.isFinite(millis) || millis < 0) throw invalid(option, input, "a finite duration of 0 or more")
+  return millis
+}
+
+/**
+ * Validates options, filling defaults. Fails naming the option, its value and the valid range.
+ *
+ * @since 0.1.0
+ */
+export const makeOptions = (input: OptionsInput = {}): Effect.Effect<Options, InvalidPolicyOption> =>
+  Effect.try({
+    try: () => {
+      const minReconnectDelay = toMillis("minReconnectDelay", input.minReconnectDelay, defaults.minReconnectDelay)
+      const maxReconnectDelay = toMillis(
+        "maxReconnectDelay",
+        input.maxReconnectDelay,
+        Math.max(defaults.maxReconnectDelay, minReconnectDelay)
+      )
+      if (maxReconnectDelay < minReconnectDelay) {
+        throw invalid(
+          "maxReconnectDelay",
+          Duration.format(Duration.millis(maxReconnectDelay)),
+          `at least minReconnectDelay (${Duration.format(Duration.millis(minReconnectDelay))})`
+        )
+      }
+      const healthyAfter = toMillis("healthyAfter", input.healthyAfter, defaults.healthyAfter)
+      const maxJitter = input.maxJitter ?? defaults.maxJitter
+      if (!(maxJitter >= 0 && maxJitter <= 1)) throw invalid("maxJitter", maxJitter, "a fraction from 0 to 1")
+      const maxAuthFailures = input.maxAuthFailures ?? defaults.maxAuthFailures
+      if (!Number.isInteger(maxAuthFailures) || maxAuthFailures < 0 || maxAuthFailures > 100) {
+        throw invalid("maxAuthFailures", maxAuthFailures, "an integer from 0 to 100")
+      }
+      return { minReconnectDelay, maxReconnectDelay, healthyAfter, maxJitter, maxAuthFailures }
+    },
+    catch: (error) =>
+      error instanceof InvalidPolicyOption ? error : invalid("options", String(error), "valid policy options")
+  })
+
+/**
+ * The policy's memory between attempts.
+ *
+ * @since 0.1.0
+ */
+export interface State {
+  readonly failures: number
+  readonly authFailures: number
+}
+
+/**
+ * @since 0.1.0
+ */
+export const initialState: State = { failures: 0, authFailures: 0 }
+
+const fatalStatuses: Record<number, { reason: StreamFatalError["reason"]; fix: string }> = {
+  400: {
+    reason: "BadRequest",
+    fix: "The stream rejected a request parameter. Check maxConnections (1 to 8, the same value on every client), reset (smallest or largest), smoothing (1) and smoothingBucketSize (1 to 7200)."
+  },
+  404: {
+    reason: "NotFound",
+    fix: "The endpoint is unknown, or the stream was disabled after 90 days without a client. Check the stream URL Adobe provisioned; ask Adobe to re-enable a disabled stream."
+  },
+  405: {
+    reason: "MethodNotAllowed",
+    fix: "The request was not a GET. This is a bug in the client: please report it."
+  },
+  406: {
+    reason: "NotAcceptable",
+    fix: "The request's Accept-Encoding lacked gzip. This is a bug in the client (or a proxy rewrote the header)."
+  },
+  424: {
+    reason: "ApiVersionNotEnabled",
+    fix: "The stream is not enabled for the current API version. Enable it once with GET https://livestream.adobe.net/api/2/enable/{endpoint-name} and the same headers (`hitstream enable`), then allow up to 15 minutes; or connect to /api/1/stream/{endpoint-name} without beta=true."
+  },
+  505: {
+    reason: "HttpVersionNotSupported",
+    fix: "The server accepts HTTP/1.1 only. This is a bug in the client (or a proxy upgraded the request)."
+  }
+}
+
+// Statuses that say "not now" rather than "not like this".
+const retryable4xx = new Set([401, 408, 409, 425, 429])
+
+const describeEnd = (end: ConnectionEnd): string => {
+  switch (end._tag) {
+    case "Ended":
+      return `the server ended the stream after ${Math.round(end.streamedMillis / 1000)} s`
+    case "NetworkError":
+      return `network error: ${end.message}`
+    case "HttpStatus":
+      return `HTTP ${end.status}${end.description ? `: ${end.description}` : ""}`
+    case "Stalled":
+      return `no data for ${Math.round(end.idleMillis / 1000)} s`
+  }
+}
+
+/**
+ * The fatal error for a status, if the status is fatal.
+ *
+ * @since 0.1.0
+ */
+export const fatalFor = (status: number, description?: string): StreamFatalError | undefined => {
+  const known = fatalStatuses[status]
+  const unexpected = status >= 400 && status < 500 && !retryable4xx.has(status)
+  if (known === undefined && !unexpected) return undefined
+  const detail = description ? ` The server said: ${description}` : ""
+  return new StreamFatalError({
+    reason: known?.reason ?? "UnexpectedStatus",
+    status,
+    description,
+    message: known
+      ? `HTTP ${status}: ${known.fix}${detail}`
+      : `HTTP ${status} is a client error that retrying cannot fix.${detail}`
+  })
+}
+
+/**
+ * One step of the policy: given how an attempt ended and a jitter draw in [0, 1), the decision
+ * and the next state, or the fatal error. Pure: the `Schedule` and the tests drive it.
+ *
+ * @since 0.1.0
+ */
+export const step = (
+  options: Options,
+  state: State,
+  end: ConnectionEnd,
+  jitter: number
+): readonly [Decision, State] | StreamFatalError => {
+  let authFailures = state.authFailures
+  let refreshToken = false
+  let healthy = false
+  if (end._tag === "HttpStatus") {
+    const fatal = fatalFor(end.status, end.description)
+    if (fatal) return fatal
+    if (end.status === 401) {
+      authFailures++
+      if (authFailures > options.maxAuthFailures) {
+        return new StreamFatalError({
+          reason: "AuthRejected",
+          status: 401,
+          description: end.description,
+          message:
+            `HTTP 401 on ${authFailures} attempts in a row, each after fetching a new token: the credential is valid for IMS but not for Live Stream. ` +
+            `Check that the Developer Console project has the Adobe Analytics API with the product profile that owns the report suite, and that the scopes are copied from it.` +
+            (end.description ? ` The server said: ${end.description}` : "")
+        })
+      }
+      refreshToken = true
+    }
+  } else {
+    // A stream answered 200, so the token worked.
+    if (end.streamedMillis > 0) authFailures = 0
+    healthy = end.streamedMillis >= options.healthyAfter
+  }
+  const failures = healthy ? 0 : state.failures + 1
+  const growth = 2 ** Math.min(Math.max(failures - 1, 0), 30)
+  const base = Math.min(options.minReconnectDelay * growth, options.maxReconnectDelay)
+  const delay = base + base * options.maxJitter * Math.min(Math.max(jitter, 0), 1)
+  return [
+    { delay: Duration.millis(delay), refreshToken, consecutiveFailures: failures, reason: describeEnd(end) },
+    { failures, authFailures }
+  ]
+}
+
+/**
+ * The policy as a `Schedule`: its input is how each attempt ended, its output the decision,
+ * and its delay the decision's delay. It fails with the fatal error instead of recurring.
+ *
+ * Step it at the moment of each loss: the delay is measured from then.
+ *
+ * @since 0.1.0
+ */
+export const schedule = (options: Options): Schedule.Schedule<Decision, ConnectionEnd, StreamFatalError> =>
+  Schedule.fromStep(
+    Effect.sync(() => {
+      let state = initialState
+      return (_now: number, end: ConnectionEnd) =>
+        Effect.flatMap(Random.next, (jitter) => {
+          const result = step(options, state, end, jitter)
+          if (!Array.isArray(result)) return Effect.fail(result as StreamFatalError)
+          const [decision, next] = result as readonly [Decision, State]
+          state = next
+          return Effect.succeed([decision, decision.delay] as [Decision, Duration.Duration])
+        })
+    })
+  )
+
+/**
+ * How long a slot must still wait after a restart, given when its last connection ended (for a
+ * process that was restarted, perhaps in a crash loop): the 60-second rule survives restarts.
+ *
+ * @since 0.1.0
+ */
+export const remainingAfterRestart = (options: Options, lastEndMillis: number, nowMillis: number): number =>
+  Math.max(0, Math.min(options.minReconnectDelay, lastEndMillis + options.minReconnectDelay - nowMillis))

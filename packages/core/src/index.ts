@@ -1,0 +1,30 @@
+/**
+ * @hitstream/core: the parts of a Live Stream client that need no network.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as Config from "./Config.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Dedup from "./Dedup.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Framing from "./Framing.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Hit from "./Hit.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as ReconnectPolicy from "./ReconnectPolicy.ts"

@@ -1,0 +1,113 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Stream } from "effect"
+import { constants, gunzipSync, gzipSync } from "node:zlib"
+import { Framing, Hit } from "../src/index.ts"
+import * as A from "./arbitraries.ts"
+
+const encoder = new TextEncoder()
+
+const expected = (items: ReadonlyArray<A.Item>) => ({
+  hits: items.flatMap((i) => (i._tag === "Hit" ? [i.hit] : [])),
+  garbage: items.filter((i) => i._tag === "Garbage").length
+})
+
+const check = (framed: ReadonlyArray<Framing.Framed>, items: ReadonlyArray<A.Item>) => {
+  const want = expected(items)
+  const hits = framed.filter((f): f is Hit.Hit => !Hit.isMalformed(f))
+  const malformed = framed.filter(Hit.isMalformed)
+  assert.strictEqual(malformed.length, want.garbage, "garbage records counted")
+  assert.strictEqual(hits.length, want.hits.length, "hit count")
+  hits.forEach((hit, n) => {
+    const w = want.hits[n]
+    // Exact digits: the ids must survive as the very numbers that were written.
+    assert.strictEqual(hit.hitIdHigh, w.hitIdHigh.toString())
+    assert.strictEqual(hit.hitIdLow, w.hitIdLow.toString())
+    assert.strictEqual(hit.pageName, w.pageName)
+    assert.strictEqual(hit.timeGMT, w.timeGMT)
+    assert.strictEqual(Hit.recordText(hit), A.recordText(w))
+  })
+}
+
+describe("Framing", () => {
+  it.effect.prop(
+    "gzip chunks cut anywhere: exactly the valid hits, in order, ids exact, garbage counted",
+    [A.items, A.cuts, A.cuts],
+    ([items, cuts, _]) =>
+      Effect.gen(function* () {
+        const body = gzipSync(encoder.encode(A.serialise(items, cuts.length % 2 === 0)))
+        const framed = yield* Stream.runCollect(Framing.decode(Stream.fromIterable(A.cut(body, cuts))))
+        check(framed, items)
+      }),
+    { arbitrary: { runs: 150 } }
+  )
+
+  it.effect.prop(
+    "uncompressed bytes cut anywhere (inside CRLF and inside UTF-8 characters): same records",
+    [A.items, A.cuts],
+    ([items, cuts]) =>
+      Effect.gen(function* () {
+        const body = encoder.encode(A.serialise(items, cuts.length % 2 === 1))
+        const framed = yield* Stream.runCollect(Framing.decodeUncompressed(Stream.fromIterable(A.cut(body, cuts))))
+        check(framed, items)
+      }),
+    { arbitrary: { runs: 300 } }
+  )
+
+  it("splits a CRLF pair and a 4-byte character across chunks", () => {
+    const bytes = encoder.encode("{\"pageName\":\"😀\"}\r\n\r\n{\"a\":1}\n")
+    const splitter = new Framing.RecordSplitter()
+    const records: Array<string> = []
+    for (let i = 0; i < bytes.length; i++) records.push(...splitter.push(bytes.subarray(i, i + 1)))
+    records.push(...splitter.end())
+    assert.deepStrictEqual(records, ["{\"pageName\":\"😀\"}", "{\"a\":1}"])
+  })
+
+  it("keeps a final record that has no separator", () => {
+    const splitter = new Framing.RecordSplitter()
+    assert.deepStrictEqual(splitter.push(encoder.encode("{\"a\":1}\r\n{\"b\"")), ["{\"a\":1}"])
+    assert.deepStrictEqual(splitter.push(encoder.encode(":2}")), [])
+    assert.deepStrictEqual(splitter.end(), ["{\"b\":2}"])
+  })
+
+  it.effect("a truncated gzip stream fails with GzipError after every completed record", () =>
+    Effect.gen(function* () {
+      const lines = Array.from({ length: 2000 }, (_, i) => `{"hitIdHigh":${2n ** 63n + BigInt(i)},"hitIdLow":${i}}`)
+      const body = gzipSync(encoder.encode(lines.join("\r\n") + "\r\n"))
+      const truncated = body.subarray(0, body.length - 12)
+      const seen: Array<Framing.Framed> = []
+      const exit = yield* Framing.decode(Stream.fromIterable(A.cut(truncated, [0.3, 0.6]))).pipe(
+        Stream.runForEach((f) => Effect.sync(() => seen.push(f))),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) assert.include(String(exit.cause), "GzipError")
+      // Every record zlib itself can recover from the truncated bytes arrives, in order, exact.
+      const recoverable = gunzipSync(truncated, { finishFlush: constants.Z_SYNC_FLUSH }).toString().split("\r\n")
+      assert.isAtLeast(seen.length, recoverable.length - 1)
+      assert.isAbove(seen.length, 1000)
+      seen.forEach((f, i) => assert.strictEqual((f as Hit.Hit).hitIdHigh, (2n ** 63n + BigInt(i)).toString()))
+    }))
+
+  it.effect("garbage bytes instead of gzip fail with GzipError", () =>
+    Effect.gen(function* () {
+      const exit = yield* Framing.decode(Stream.make(encoder.encode("this is not gzip"))).pipe(
+        Stream.runCollect,
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) assert.include(String(exit.cause), "GzipError")
+    }))
+
+  it.effect("a failing body fails with its own error after the records already decoded", () =>
+    Effect.gen(function* () {
+      const body = gzipSync(encoder.encode("{\"hitIdHigh\":1,\"hitIdLow\":2}\r\n{\"hitIdHigh\":3,\"hitIdLow\":4}\r\n"))
+      const half = body.subarray(0, body.length - 8) // the data is whole, the trailer is not
+      const seen: Array<Framing.Framed> = []
+      const exit = yield* Framing.decode(Stream.concat(Stream.make(half), Stream.fail("socket reset" as const))).pipe(
+        Stream.runForEach((f) => Effect.sync(() => seen.push(f))),
+        Effect.exit
+      )
+      assert.strictEqual(seen.length, 2)
+      assert.deepStrictEqual(exit, Exit.fail("socket reset"))
+    }))
+})

@@ -1,0 +1,55 @@
+import { assert, describe, it } from "@effect/vitest"
+import { readFileSync } from "node:fs"
+import { Hit } from "../src/index.ts"
+
+const example = readFileSync(new URL("./fixtures/example-hit.json", import.meta.url), "utf8")
+
+describe("Hit", () => {
+  it("decodes the vendor's example record with every digit of its ids", () => {
+    const hit = Hit.parse(example)
+    assert.isFalse(Hit.isMalformed(hit))
+    const h = hit as Hit.Hit
+    assert.strictEqual(h.hitIdHigh, "2948027281753079808")
+    assert.strictEqual(h.hitIdLow, "4948646782672799561")
+    assert.strictEqual(h.visIdHigh, "1944017885723175213")
+    assert.strictEqual(h.visIdLow, "2512895455560210216")
+    assert.strictEqual(h.reportSuite, "examplecomprod")
+    assert.strictEqual(h.timeGMT, 1372782179)
+    // Unknown fields are kept, soft hyphens and all.
+    assert.strictEqual(h["browser"], "Google Chrome 32.0")
+    assert.deepStrictEqual(Object.keys(h["hierarchies"] as object), ["site-\u00ADhier"])
+    assert.strictEqual(Hit.recordText(h), example)
+  })
+
+  it("keeps the digits a plain JSON.parse rounds", () => {
+    const text = "{\"hitIdHigh\":2961299500374616223,\"hitIdLow\" : 18446744073709551615}"
+    assert.strictEqual(JSON.parse(text).hitIdHigh, 2961299500374616000)
+    const hit = Hit.parse(text) as Hit.Hit
+    assert.strictEqual(hit.hitIdHigh, "2961299500374616223")
+    assert.strictEqual(hit.hitIdLow, "18446744073709551615")
+  })
+
+  it("does not touch an id-like text inside a string value", () => {
+    const text = JSON.stringify({ pageName: "\"hitIdHigh\":12345678901234567890", hitIdLow: "7" })
+    const hit = Hit.parse(text) as Hit.Hit
+    assert.strictEqual(hit.pageName, "\"hitIdHigh\":12345678901234567890")
+  })
+
+  it("reports invalid JSON and schema mismatches with a bounded preview", () => {
+    const bad = Hit.parse("{\"pageName\": " + "x".repeat(500))
+    assert.isTrue(Hit.isMalformed(bad))
+    const m = bad as Hit.MalformedRecord
+    assert.strictEqual(m.reason, "InvalidJson")
+    assert.isAtMost(m.preview.length, 121)
+    const mismatch = Hit.parse("{\"timeGMT\":\"yesterday\"}") as Hit.MalformedRecord
+    assert.strictEqual(mismatch.reason, "SchemaMismatch")
+    assert.include(mismatch.message, "timeGMT")
+    assert.strictEqual((Hit.parse("[1,2]") as Hit.MalformedRecord).reason, "SchemaMismatch")
+    assert.strictEqual((Hit.parse("{\"hitIdHigh\":-5}") as Hit.MalformedRecord).reason, "SchemaMismatch")
+  })
+
+  it("re-serialises with ids as exact decimal strings", () => {
+    const hit = Hit.parse("{\"hitIdHigh\":2961299500374616223,\"x\":1}") as Hit.Hit
+    assert.strictEqual(Hit.toJson(hit), "{\"hitIdHigh\":\"2961299500374616223\",\"x\":1}")
+  })
+})
