@@ -7,7 +7,16 @@
  *
  * @since 0.1.0
  */
-import { Config as EffectConfig, ConfigProvider, Duration, Effect, Option, Schema, SchemaIssue, SchemaTransformation } from "effect"
+import {
+  Config as EffectConfig,
+  ConfigProvider,
+  Duration,
+  Effect,
+  Option,
+  Schema,
+  SchemaIssue,
+  SchemaTransformation
+} from "effect"
 import * as Dedup from "./Dedup.ts"
 import * as ReconnectPolicy from "./ReconnectPolicy.ts"
 
@@ -68,7 +77,9 @@ export const DurationString = Schema.String.pipe(
           onNone: () =>
             Effect.fail(
               new SchemaIssue.InvalidValue(
-                { message: `${JSON.stringify(input)} is not a duration; write it like 60s, 2m, 1500ms or 1h` },
+                {
+                  message: `${JSON.stringify(input)} is not a duration; write it like 60s, 2m, 1500ms or 1h`
+                },
                 input
               )
             ),
@@ -102,7 +113,8 @@ const intBetween = (field: string, min: number, max: number) =>
   Schema.Number.check(
     Schema.makeFilter(
       (n: number) =>
-        (Number.isInteger(n) && n >= min && n <= max) || `${field} is ${n}; it must be an integer from ${min} to ${max}`
+        (Number.isInteger(n) && n >= min && n <= max) ||
+        `${field} is ${n}; it must be an integer from ${min} to ${max}`
     )
   )
 
@@ -164,7 +176,9 @@ const Secret = Schema.Redacted(Schema.String)
  */
 export const ClientConfigInput = Schema.Struct({
   url: urlString("url"),
-  clientId: Schema.NonEmptyString.annotate({ message: "clientId must be the IMS client id (also sent as x-api-key)" }),
+  clientId: Schema.NonEmptyString.annotate({
+    message: "clientId must be the IMS client id (also sent as x-api-key)"
+  }),
   clientSecret: Schema.optionalKey(Secret),
   accessToken: Schema.optionalKey(Secret),
   tokenUrl: Schema.optionalKey(urlString("tokenUrl")),
@@ -234,7 +248,10 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
  *
  * @since 0.1.0
  */
-export const defaultTrustedRedirectHosts = (url: string): Array<string> => [new URL(url).hostname, "*.adobe.net"]
+export const defaultTrustedRedirectHosts = (url: string): Array<string> => [
+  new URL(url).hostname,
+  "*.adobe.net"
+]
 
 /**
  * Fills defaults and checks what one field alone cannot: `connections` at most
@@ -315,35 +332,59 @@ const fieldOf = (issue: SchemaIssue.Issue): string => {
 }
 
 /**
- * Decodes and validates a configuration from any source (a parsed file, flags, code).
+ * The configuration through Effect's `Config`, read from any provider.
  *
  * @since 0.1.0
  */
-export const decode = Effect.fnUntraced(function* (input: unknown) {
-  const written = yield* Schema.decodeUnknownEffect(ClientConfigInput)(input).pipe(
-    Effect.mapError(
-      (error) => new ConfigError({ field: fieldOf(error.issue), message: `invalid configuration: ${error.message}` })
-    )
-  )
-  return yield* fromInput(written)
-})
+export const config: EffectConfig.Config<ClientConfigInput> = EffectConfig.schema(ClientConfigInput)
+
+const constantCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()
 
 /**
- * The configuration from Effect's `Config`: by default the `HITSTREAM_*` environment variables
- * (`HITSTREAM_URL`, `HITSTREAM_MAX_CONNECTIONS`, `HITSTREAM_MIN_RECONNECT_DELAY`, ...).
+ * The environment variable that holds a field: `maxConnections` is `HITSTREAM_MAX_CONNECTIONS`.
  *
  * @since 0.1.0
  */
-export const config: EffectConfig.Config<ClientConfigInput> = EffectConfig.schema(ClientConfigInput, "HITSTREAM")
+export const envName = (field: string): string => `HITSTREAM_${constantCase(field)}`
 
 /**
- * The environment variables (or any record of strings) as a provider for `config`.
+ * The `HITSTREAM_*` environment variables as a provider for `config`.
+ *
+ * Each field is looked up by its full name rather than through the env provider's `_` nesting,
+ * under which `HITSTREAM_SMOOTHING_BUCKET_SIZE` would make `smoothing` an object.
  *
  * @since 0.1.0
  */
-export const envProvider = (env?: Record<string, string | undefined>): ConfigProvider.ConfigProvider =>
-  ConfigProvider.fromEnv(env === undefined ? undefined : { env: env as Record<string, string> }).pipe(
-    ConfigProvider.constantCase
+export const envProvider = (
+  env: Record<string, string | undefined> = process.env
+): ConfigProvider.ConfigProvider => {
+  const values: Record<string, string> = {}
+  for (const field of Object.keys(ClientConfigInput.fields)) {
+    const value = env[envName(field)]
+    if (value !== undefined && value !== "") values[field] = value
+  }
+  return ConfigProvider.fromUnknown(values)
+}
+
+const isSecret = (field: string) => field === "clientSecret" || field === "accessToken"
+
+const load = (
+  provider: ConfigProvider.ConfigProvider,
+  describe: (field: string) => { name: string; value: unknown }
+) =>
+  config.parse(provider).pipe(
+    Effect.mapError((error) => {
+      const cause = error.cause
+      const field = cause._tag === "SchemaError" ? fieldOf(cause.issue) : "config"
+      const { name, value } = describe(field)
+      const detail = cause.message.split("\n")[0]
+      const shown = isSecret(field) ? '"<redacted>"' : JSON.stringify(value)
+      return new ConfigError({
+        field,
+        message: value === undefined ? `${name}: ${detail}` : `${name} is ${shown}: ${detail}`
+      })
+    }),
+    Effect.flatMap(fromInput)
   )
 
 /**
@@ -351,9 +392,14 @@ export const envProvider = (env?: Record<string, string | undefined>): ConfigPro
  *
  * @since 0.1.0
  */
-export const fromEnv = Effect.fnUntraced(function* (env?: Record<string, string | undefined>) {
-  const written = yield* config.parse(envProvider(env)).pipe(
-    Effect.mapError((error) => new ConfigError({ field: "environment", message: String(error.message ?? error) }))
-  )
-  return yield* fromInput(written)
-})
+export const fromEnv = (env: Record<string, string | undefined> = process.env) =>
+  load(envProvider(env), (field) => ({ name: `${envName(field)} (${field})`, value: env[envName(field)] }))
+
+/**
+ * Decodes and validates a configuration from any source (a parsed file, flags, code): an
+ * object with the fields of `ClientConfigInput`, values as strings, numbers or booleans.
+ *
+ * @since 0.1.0
+ */
+export const decode = (input: Record<string, unknown>) =>
+  load(ConfigProvider.fromUnknown(input), (field) => ({ name: field, value: input[field] }))

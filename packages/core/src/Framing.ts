@@ -89,7 +89,9 @@ const parseAll = (texts: ReadonlyArray<string>): Array<Framed> => {
  *
  * @since 0.1.0
  */
-export const decodeUncompressed = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Framed, E, R> =>
+export const decodeUncompressed = <E, R>(
+  self: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<Framed, E, R> =>
   Stream.mapAccumArray(
     // The end marker tells a finished body (its last record may lack a separator) from a
     // failed one (its last record is cut short, and the server re-sends it on reconnect).
@@ -150,7 +152,10 @@ export class Gunzip {
   private settle(): Gunzip.Result {
     const output = this.output
     this.output = []
-    return { output, error: this.failure === undefined ? undefined : gzipError(this.failure, this.compressed) }
+    return {
+      output,
+      error: this.failure === undefined ? undefined : gzipError(this.failure, this.compressed)
+    }
   }
 
   /** The bytes this chunk completes, and the fault if the data turned out to be bad. */
@@ -200,7 +205,9 @@ const emit = (result: Gunzip.Result): Stream.Stream<Uint8Array, GzipError> => {
  *
  * @since 0.1.0
  */
-export const gunzip = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | GzipError, R> =>
+export const gunzip = <E, R>(
+  self: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<Uint8Array, E | GzipError, R> =>
   Stream.unwrap(
     Effect.acquireRelease(
       Effect.sync(() => new Gunzip()),
@@ -210,7 +217,12 @@ export const gunzip = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stre
         self.pipe(
           Stream.concat(Stream.succeed(undefined)),
           Stream.flatMap((chunk) =>
-            Stream.unwrap(Effect.map(Effect.promise(() => (chunk === undefined ? g.end() : g.push(chunk))), emit))
+            Stream.unwrap(
+              Effect.map(
+                Effect.promise(() => (chunk === undefined ? g.end() : g.push(chunk))),
+                emit
+              )
+            )
           )
         )
       )
@@ -222,5 +234,6 @@ export const gunzip = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stre
  *
  * @since 0.1.0
  */
-export const decode = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Framed, E | GzipError, R> =>
-  decodeUncompressed(gunzip(self))
+export const decode = <E, R>(
+  self: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<Framed, E | GzipError, R> => decodeUncompressed(gunzip(self))

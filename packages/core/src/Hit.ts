@@ -94,7 +94,14 @@ export const recordText = (hit: Hit): string => (hit as any)[RecordText] ?? JSON
  *
  * @since 0.1.0
  */
-export const idFields = ["hitIdHigh", "hitIdLow", "visIdHigh", "visIdLow", "mcVisIdHigh", "mcVisIdLow"] as const
+export const idFields = [
+  "hitIdHigh",
+  "hitIdLow",
+  "visIdHigh",
+  "visIdLow",
+  "mcVisIdHigh",
+  "mcVisIdLow"
+] as const
 
 // Only a field name in quotes followed by a colon: inside a JSON string the quotes would be
 // escaped, so a string value that merely contains `"hitIdHigh":1` never matches.
@@ -105,7 +112,7 @@ const idPattern = /"((?:hit|vis|mcVis)Id(?:High|Low))"(\s*):(\s*)(\d+)/g
  *
  * @since 0.1.0
  */
-export const quoteIds = (text: string): string => text.replace(idPattern, "\"$1\"$2:$3\"$4\"")
+export const quoteIds = (text: string): string => text.replace(idPattern, '"$1"$2:$3"$4"')
 
 // The hot path checks the typed fields in place: the extra fields are `unknown` anyway, so
 // walking them (as `Hit`'s rest record would) costs time and checks nothing. The JIT compiler

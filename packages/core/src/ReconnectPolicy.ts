@@ -144,7 +144,7 @@ const invalid = (option: string, value: unknown, valid: string) =>
 const toMillis = (option: string, input: Duration.Input | undefined, fallback: number) => {
   if (input === undefined) return fallback
   const duration = Duration.fromInput(input)
-  if (duration._tag === "None") throw invalid(option, input, "a duration such as \"60 seconds\"")
+  if (duration._tag === "None") throw invalid(option, input, 'a duration such as "60 seconds"')
   const millis = Duration.toMillis(duration.value)
   if (!Number.isFinite(millis) || millis < 0) throw invalid(option, input, "a finite duration of 0 or more")
   return millis
@@ -158,7 +158,11 @@ const toMillis = (option: string, input: Duration.Input | undefined, fallback: n
 export const makeOptions = (input: OptionsInput = {}): Effect.Effect<Options, InvalidPolicyOption> =>
   Effect.try({
     try: () => {
-      const minReconnectDelay = toMillis("minReconnectDelay", input.minReconnectDelay, defaults.minReconnectDelay)
+      const minReconnectDelay = toMillis(
+        "minReconnectDelay",
+        input.minReconnectDelay,
+        defaults.minReconnectDelay
+      )
       const maxReconnectDelay = toMillis(
         "maxReconnectDelay",
         input.maxReconnectDelay,

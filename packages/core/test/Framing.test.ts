@@ -47,31 +47,36 @@ describe("Framing", () => {
     ([items, cuts]) =>
       Effect.gen(function* () {
         const body = encoder.encode(A.serialise(items, cuts.length % 2 === 1))
-        const framed = yield* Stream.runCollect(Framing.decodeUncompressed(Stream.fromIterable(A.cut(body, cuts))))
+        const framed = yield* Stream.runCollect(
+          Framing.decodeUncompressed(Stream.fromIterable(A.cut(body, cuts)))
+        )
         check(framed, items)
       }),
     { arbitrary: { runs: 300 } }
   )
 
   it("splits a CRLF pair and a 4-byte character across chunks", () => {
-    const bytes = encoder.encode("{\"pageName\":\"😀\"}\r\n\r\n{\"a\":1}\n")
+    const bytes = encoder.encode('{"pageName":"😀"}\r\n\r\n{"a":1}\n')
     const splitter = new Framing.RecordSplitter()
     const records: Array<string> = []
     for (let i = 0; i < bytes.length; i++) records.push(...splitter.push(bytes.subarray(i, i + 1)))
     records.push(...splitter.end())
-    assert.deepStrictEqual(records, ["{\"pageName\":\"😀\"}", "{\"a\":1}"])
+    assert.deepStrictEqual(records, ['{"pageName":"😀"}', '{"a":1}'])
   })
 
   it("keeps a final record that has no separator", () => {
     const splitter = new Framing.RecordSplitter()
-    assert.deepStrictEqual(splitter.push(encoder.encode("{\"a\":1}\r\n{\"b\"")), ["{\"a\":1}"])
+    assert.deepStrictEqual(splitter.push(encoder.encode('{"a":1}\r\n{"b"')), ['{"a":1}'])
     assert.deepStrictEqual(splitter.push(encoder.encode(":2}")), [])
-    assert.deepStrictEqual(splitter.end(), ["{\"b\":2}"])
+    assert.deepStrictEqual(splitter.end(), ['{"b":2}'])
   })
 
   it.effect("a truncated gzip stream fails with GzipError after every completed record", () =>
     Effect.gen(function* () {
-      const lines = Array.from({ length: 2000 }, (_, i) => `{"hitIdHigh":${2n ** 63n + BigInt(i)},"hitIdLow":${i}}`)
+      const lines = Array.from(
+        { length: 2000 },
+        (_, i) => `{"hitIdHigh":${2n ** 63n + BigInt(i)},"hitIdLow":${i}}`
+      )
       const body = gzipSync(encoder.encode(lines.join("\r\n") + "\r\n"))
       const truncated = body.subarray(0, body.length - 12)
       const seen: Array<Framing.Framed> = []
@@ -82,11 +87,14 @@ describe("Framing", () => {
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit)) assert.include(String(exit.cause), "GzipError")
       // Every record zlib itself can recover from the truncated bytes arrives, in order, exact.
-      const recoverable = gunzipSync(truncated, { finishFlush: constants.Z_SYNC_FLUSH }).toString().split("\r\n")
+      const recoverable = gunzipSync(truncated, { finishFlush: constants.Z_SYNC_FLUSH })
+        .toString()
+        .split("\r\n")
       assert.isAtLeast(seen.length, recoverable.length - 1)
       assert.isAbove(seen.length, 1000)
       seen.forEach((f, i) => assert.strictEqual((f as Hit.Hit).hitIdHigh, (2n ** 63n + BigInt(i)).toString()))
-    }))
+    })
+  )
 
   it.effect("garbage bytes instead of gzip fail with GzipError", () =>
     Effect.gen(function* () {
@@ -96,18 +104,24 @@ describe("Framing", () => {
       )
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit)) assert.include(String(exit.cause), "GzipError")
-    }))
+    })
+  )
 
   it.effect("a failing body fails with its own error after the records already decoded", () =>
     Effect.gen(function* () {
-      const body = gzipSync(encoder.encode("{\"hitIdHigh\":1,\"hitIdLow\":2}\r\n{\"hitIdHigh\":3,\"hitIdLow\":4}\r\n"))
+      const body = gzipSync(
+        encoder.encode('{"hitIdHigh":1,"hitIdLow":2}\r\n{"hitIdHigh":3,"hitIdLow":4}\r\n')
+      )
       const half = body.subarray(0, body.length - 8) // the data is whole, the trailer is not
       const seen: Array<Framing.Framed> = []
-      const exit = yield* Framing.decode(Stream.concat(Stream.make(half), Stream.fail("socket reset" as const))).pipe(
+      const exit = yield* Framing.decode(
+        Stream.concat(Stream.make(half), Stream.fail("socket reset" as const))
+      ).pipe(
         Stream.runForEach((f) => Effect.sync(() => seen.push(f))),
         Effect.exit
       )
       assert.strictEqual(seen.length, 2)
       assert.deepStrictEqual(exit, Exit.fail("socket reset"))
-    }))
+    })
+  )
 })

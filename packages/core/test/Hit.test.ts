@@ -22,7 +22,7 @@ describe("Hit", () => {
   })
 
   it("keeps the digits a plain JSON.parse rounds", () => {
-    const text = "{\"hitIdHigh\":2961299500374616223,\"hitIdLow\" : 18446744073709551615}"
+    const text = '{"hitIdHigh":2961299500374616223,"hitIdLow" : 18446744073709551615}'
     assert.strictEqual(JSON.parse(text).hitIdHigh, 2961299500374616000)
     const hit = Hit.parse(text) as Hit.Hit
     assert.strictEqual(hit.hitIdHigh, "2961299500374616223")
@@ -30,26 +30,26 @@ describe("Hit", () => {
   })
 
   it("does not touch an id-like text inside a string value", () => {
-    const text = JSON.stringify({ pageName: "\"hitIdHigh\":12345678901234567890", hitIdLow: "7" })
+    const text = JSON.stringify({ pageName: '"hitIdHigh":12345678901234567890', hitIdLow: "7" })
     const hit = Hit.parse(text) as Hit.Hit
-    assert.strictEqual(hit.pageName, "\"hitIdHigh\":12345678901234567890")
+    assert.strictEqual(hit.pageName, '"hitIdHigh":12345678901234567890')
   })
 
   it("reports invalid JSON and schema mismatches with a bounded preview", () => {
-    const bad = Hit.parse("{\"pageName\": " + "x".repeat(500))
+    const bad = Hit.parse('{"pageName": ' + "x".repeat(500))
     assert.isTrue(Hit.isMalformed(bad))
     const m = bad as Hit.MalformedRecord
     assert.strictEqual(m.reason, "InvalidJson")
     assert.isAtMost(m.preview.length, 121)
-    const mismatch = Hit.parse("{\"timeGMT\":\"yesterday\"}") as Hit.MalformedRecord
+    const mismatch = Hit.parse('{"timeGMT":"yesterday"}') as Hit.MalformedRecord
     assert.strictEqual(mismatch.reason, "SchemaMismatch")
     assert.include(mismatch.message, "timeGMT")
     assert.strictEqual((Hit.parse("[1,2]") as Hit.MalformedRecord).reason, "SchemaMismatch")
-    assert.strictEqual((Hit.parse("{\"hitIdHigh\":-5}") as Hit.MalformedRecord).reason, "SchemaMismatch")
+    assert.strictEqual((Hit.parse('{"hitIdHigh":-5}') as Hit.MalformedRecord).reason, "SchemaMismatch")
   })
 
   it("re-serialises with ids as exact decimal strings", () => {
-    const hit = Hit.parse("{\"hitIdHigh\":2961299500374616223,\"x\":1}") as Hit.Hit
-    assert.strictEqual(Hit.toJson(hit), "{\"hitIdHigh\":\"2961299500374616223\",\"x\":1}")
+    const hit = Hit.parse('{"hitIdHigh":2961299500374616223,"x":1}') as Hit.Hit
+    assert.strictEqual(Hit.toJson(hit), '{"hitIdHigh":"2961299500374616223","x":1}')
   })
 })

@@ -7,13 +7,16 @@ const u32 = Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, max
 /** An unsigned 64-bit id; the high half is often large so the value is above 2^53. */
 export const id64 = Arbitrary.map(Arbitrary.all([u32, u32]), ([hi, lo]) => (BigInt(hi) << 32n) | BigInt(lo))
 
-const alphabet = ["a", "Z", "0", " ", "é", "ß", "日本", "😀", "\u00AD", "\"", "\\", "\r\n", "\t", "ü", "/"]
+const alphabet = ["a", "Z", "0", " ", "é", "ß", "日本", "😀", "\u00AD", '"', "\\", "\r\n", "\t", "ü", "/"]
 
 /** Text that is not ASCII-clean, with characters JSON must escape. */
 export const text = Arbitrary.map(
-  Arbitrary.array(Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: alphabet.length - 1 }))), {
-    maxLength: 12
-  }),
+  Arbitrary.array(
+    Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: alphabet.length - 1 }))),
+    {
+      maxLength: 12
+    }
+  ),
   (indexes) => indexes.map((i) => alphabet[i]).join("")
 )
 
