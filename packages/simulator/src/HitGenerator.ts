@@ -1,0 +1,131 @@
+/**
+ * Deterministic, realistic Live Stream records.
+ *
+ * Hit `n` of a seed is a pure function of (seed, n): the simulator, its tests, the client's
+ * tests and the benchmarks can all regenerate the ground truth without storing it. Records are
+ * shaped like the vendor's published example (nested events, evars, products, mvvars,
+ * hierarchies; soft hyphens in keys and values; non-ASCII text) at about 1.6 KB each, and carry
+ * 64-bit ids above 2^53 written as bare JSON numbers, which is what breaks naive clients.
+ *
+ * Built with string concatenation rather than `JSON.stringify` of an object: the simulator must
+ * push at least 50,000 hits/s on one core.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * One generated hit: its record text and the ids a test needs to check it.
+ *
+ * @since 0.1.0
+ */
+export interface GeneratedHit {
+  readonly index: number
+  readonly visitor: number
+  readonly hitIdHigh: string
+  readonly hitIdLow: string
+  readonly text: string
+}
+
+// A small integer hash (a variant of lowbias32): fast, well mixed, no state.
+const mix = (x: number): number => {
+  x ^= x >>> 16
+  x = Math.imul(x, 0x21f0aaad)
+  x ^= x >>> 15
+  x = Math.imul(x, 0x735a2d97)
+  x ^= x >>> 15
+  return x >>> 0
+}
+
+const hash = (seed: number, n: number, k: number): number => mix(mix(seed ^ Math.imul(k + 1, 0x9e3779b9)) ^ n)
+
+const id64 = (hi: number, lo: number): string => ((BigInt(hi) << 32n) | BigInt(lo)).toString()
+
+const pick = <A>(list: ReadonlyArray<A>, h: number): A => list[h % list.length]
+
+const cities = ["paris", "zürich", "são paulo", "東京", "kraków", "reykjavík", "new york", "málaga"]
+const countries = ["fra", "che", "bra", "jpn", "pol", "isl", "usa", "esp"]
+const browsers = ["Google Chrome 131.0", "Mozilla Firefox 133.0", "Apple Safari 18.1", "Microsoft Edge 131.0"]
+const pages = [
+  "home page",
+  "clothing:mens:shoes",
+  "checkout:cart",
+  "search results",
+  "account:sign-in",
+  "blog:été"
+]
+const products = ["Mens Black Running Shoes", "Veste d’été", "Laufschuhe für Damen", "Zapatillas 🏃 trail"]
+
+/**
+ * How many distinct visitors hits are spread over. `maxConnections` partitions by visitor.
+ *
+ * @since 0.1.0
+ */
+export const defaultVisitors = 997
+
+/**
+ * The visitor of hit `n`: what partitioning across connections groups by.
+ *
+ * @since 0.1.0
+ */
+export const visitorOf = (seed: number, n: number, visitors: number = defaultVisitors): number =>
+  hash(seed, n, 1) % visitors
+
+/**
+ * The ids of hit `n`, without building its text.
+ *
+ * @since 0.1.0
+ */
+export const idsOf = (
+  seed: number,
+  n: number
+): { readonly hitIdHigh: string; readonly hitIdLow: string } => ({
+  // The high half always has its top bit set: every hitIdHigh is above 2^63, far past 2^53.
+  hitIdHigh: id64((hash(seed, n, 2) | 0x80000000) >>> 0, n >>> 0),
+  hitIdLow: id64(hash(seed, n, 3), hash(seed, n, 4))
+})
+
+/**
+ * Hit `n` of `seed`, stamped with `timeGMT` (Unix seconds).
+ *
+ * @since 0.1.0
+ */
+export const generate = (
+  seed: number,
+  n: number,
+  timeGMT: number,
+  visitors: number = defaultVisitors
+): GeneratedHit => {
+  const visitor = visitorOf(seed, n, visitors)
+  const { hitIdHigh, hitIdLow } = idsOf(seed, n)
+  const v = mix(seed ^ (visitor + 1))
+  const h = hash(seed, n, 5)
+  const place = v % cities.length
+  const page = pick(pages, h)
+  const pageNumber = h % 10_000
+  const units = (h >>> 8) % 20
+  const text =
+    `{"bot":"<Not a bot>","browser":"${pick(browsers, v)}","browserHeight":${700 + (v % 600)},"browserType":"Google",` +
+    `"browserWidth":${900 + (v % 1000)},"carrier":"AT&T","connectionType":"LAN/WiFi","currency":"USD",` +
+    `"customVisId":"${visitor}","domain":"example.com",` +
+    `"evars":{"evars":{"campaign":"DFA:172612:${h % 100_000}:182361","evar1":"Summer Shoe Promo ${pick(cities, h)}"}},` +
+    `"events":{"event1":[{"count":1,"exponent":0,"unique":""}],"event${(h % 90) + 10}":[{"count":${units},"exponent":0,"unique":""}]},` +
+    `"exclude":{"id":"0","value":"no","description":"include"},` +
+    `"geoCity":"${cities[place]}","geoCountry":"${countries[place]}","geoDMA":0,"geoRegion":"j","geoZip":"${10000 + (v % 89999)}",` +
+    `"hierarchies":{"site\u00ADhier":{"delim":58,"values":"${page}"}},` +
+    `"hitIdHigh":${hitIdHigh},"hitIdLow":${hitIdLow},"hitSource":1,"ip":"91.${v % 256}.${(v >>> 8) % 256}.${(v >>> 16) % 256}",` +
+    `"javaEnabled":false,"language":"English","languageAbbrev":"en-\u00ADUS","monitorColorDepth":"16 million colors",` +
+    `"monitorHeight":1080,"monitorWidth":1920,` +
+    `"mvvars":{"1":{"m":{"values":["event_category:summer sale","event_type:click","source_platform:iOS"],"delim":44}}},` +
+    `"operatingSystem":"Macintosh","pageName":"Page #${pageNumber} ${page}","pageURL":"https://example.com/page${pageNumber}.html",` +
+    `"products":[{"category":"Clothing","evars":{},"events":{"event61":[{"count":${units},"exponent":0,"unique":""}]},` +
+    `"name":"${pick(products, h >>> 4)}","revenue":${(h >>> 12) % 5000},"units":${units}}],` +
+    `"props":{"props":{"prop1":"${page}","prop2":"v${visitor}"}},` +
+    `"receivedTimeGMT":${timeGMT},"referrer":"https://example.com/page${h % 997}.html","reportSuite":"examplecomprod",` +
+    `"searchEngine":"Google","service":"ss","timeGMT":${timeGMT},"topLevelDomain":".com",` +
+    `"tnt":[{"campaignId":"13234","recipeId":"23","trafficType":"0","actionId":"","actionName":""}],` +
+    `"tntAction":[{"campaignId":"13234","recipeId":"23","trafficType":"0","actionId":"1","actionName":"Experience Visit"}],` +
+    `"transactionId":"","truncated":false,` +
+    `"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",` +
+    `"usesPersistentCookie":1,"visIdHigh":${id64((v | 0x80000000) >>> 0, visitor)},"visIdLow":${id64(mix(v), mix(v + 1))},"visIdType":3}`
+  return { index: n, visitor, hitIdHigh, hitIdLow, text }
+}

@@ -1,0 +1,20 @@
+/**
+ * @hitstream/simulator: a Live Stream that runs on loopback.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as HitGenerator from "./HitGenerator.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Scenario from "./Scenario.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Simulator from "./Simulator.ts"
