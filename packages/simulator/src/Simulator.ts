@@ -392,7 +392,9 @@ const make = Effect.fnUntraced(function* (options: Options) {
     // Resume from the point of disconnection, re-sending the last few hits it had sent.
     let start = position
     let duplicates = 0
-    while (start > 0 && duplicates < options.backfillDuplicates && last !== undefined) {
+    // Only a resume re-sends: a partition's first connection has nothing to repeat.
+    const wanted = last === undefined ? 0 : options.backfillDuplicates
+    while (start > 0 && duplicates < wanted) {
       start--
       if (inPartition(start, partition, stream.maxConnections ?? 1)) duplicates++
     }
