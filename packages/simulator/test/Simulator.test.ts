@@ -167,7 +167,10 @@ describe("Simulator", () => {
           })
           const all = text.join("\n")
           assert.match(all, /site\u00ADhier/)
-          assert.isTrue([...all].some((c) => c.charCodeAt(0) > 127), "non-ASCII text")
+          assert.isTrue(
+            [...all].some((c) => c.charCodeAt(0) > 127),
+            "non-ASCII text"
+          )
           // Empty records occur on the wire.
           const inflated = gunzipSync(reply.raw, { finishFlush: constants.Z_SYNC_FLUSH }).toString()
           assert.include(inflated, "\r\n\r\n")

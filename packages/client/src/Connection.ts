@@ -1,0 +1,273 @@
+/**
+ * One connection attempt to Live Stream, as a scoped resource.
+ *
+ * `open` sends `GET` with `Authorization: Bearer`, `x-api-key` and `Accept-Encoding: gzip`, the
+ * query from the configuration, and follows redirects by hand (at most 5 hops), because many
+ * HTTP libraries drop `Authorization` on a redirect (WHATWG fetch does across hosts) and Live
+ * Stream needs it again at the new URL. The token and `Accept-Encoding` go only to hosts in
+ * `trustedRedirectHosts`; a redirect to any other host, or from https to http, is a security
+ * stop (`RedirectRejected`): fatal, never retried, and the token is never sent there.
+ *
+ * A status other than 200 fails with `ConnectionRefused`, carrying the classified
+ * `ConnectionEnd` the reconnect policy consumes (and the body's `error_description`). A 200
+ * gives the raw body bytes (still gzip). Closing the scope closes the socket.
+ *
+ * @since 0.1.0
+ */
+import { ReconnectPolicy } from "@hitstream/core"
+import { Context, Effect, Layer, Redacted, Schema, Scope, Stream } from "effect"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { LiveStreamConfig } from "./LiveStreamConfig.ts"
+import { type AuthError, TokenProvider } from "./TokenProvider.ts"
+
+/**
+ * The attempt did not get a stream: the classified end the reconnect policy decides on.
+ *
+ * @since 0.1.0
+ */
+export class ConnectionRefused extends Schema.TaggedError<ConnectionRefused>()("ConnectionRefused", {
+  end: Schema.Any as Schema.Schema<ReconnectPolicy.ConnectionEnd>,
+  message: Schema.String
+}) {}
+
+/**
+ * A redirect the client will not follow with the token: to an untrusted host, from https to
+ * http, or more than 5 hops. Fatal: the configuration (`trustedRedirectHosts`) or the network
+ * path needs a look.
+ *
+ * @since 0.1.0
+ */
+export class RedirectRejected extends Schema.TaggedError<RedirectRejected>()("RedirectRejected", {
+  from: Schema.String,
+  location: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The body stopped before the server ended it (reset, premature close, socket error).
+ *
+ * @since 0.1.0
+ */
+export class ConnectionLost extends Schema.TaggedError<ConnectionLost>()("ConnectionLost", {
+  message: Schema.String
+}) {}
+
+/**
+ * Enabling the stream for the current API version failed.
+ *
+ * @since 0.1.0
+ */
+export class EnableError extends Schema.TaggedError<EnableError>()("EnableError", {
+  url: Schema.String,
+  status: Schema.optional(Schema.Number),
+  message: Schema.String
+}) {}
+
+/**
+ * @since 0.1.0
+ */
+export type ConnectError = ConnectionRefused | RedirectRejected | AuthError
+
+/**
+ * An open stream: the URL that answered 200 (after redirects) and its body, gzip as received.
+ *
+ * @since 0.1.0
+ */
+export interface ConnectionBody {
+  readonly url: string
+  readonly bytes: Stream.Stream<Uint8Array, ConnectionLost>
+}
+
+/**
+ * Whether a host matches one of the patterns: `host` exactly, or `*.domain` for any subdomain.
+ *
+ * @since 0.1.0
+ */
+export const isTrustedHost = (host: string, patterns: ReadonlyArray<string>): boolean => {
+  const h = host.toLowerCase()
+  return patterns.some((pattern) => {
+    const p = pattern.toLowerCase().trim()
+    return p.startsWith("*.") ? h.endsWith(p.slice(1)) && h.length > p.length - 1 : h === p
+  })
+}
+
+/**
+ * The stream URL with the query the configuration asks for.
+ *
+ * @since 0.1.0
+ */
+export const streamUrl = (config: LiveStreamConfig["Service"]): URL => {
+  const url = new URL(config.url)
+  // Every client of a stream must send the same value, so it is always sent.
+  url.searchParams.set("maxConnections", String(config.maxConnections))
+  if (config.reset !== undefined) url.searchParams.set("reset", config.reset)
+  if (config.smoothing) {
+    url.searchParams.set("smoothing", "1")
+    if (config.smoothingBucketSize !== undefined) {
+      url.searchParams.set("smoothingBucketSize", String(config.smoothingBucketSize))
+    }
+  }
+  return url
+}
+
+/**
+ * The enable URL for a stream URL: `/api/N/stream/{name}` becomes `/api/2/enable/{name}`.
+ *
+ * @since 0.1.0
+ */
+export const enableUrl = (url: string): string => {
+  const parsed = new URL(url)
+  const match = /\/api\/\d+\/stream\/([^/?]+)/.exec(parsed.pathname)
+  const name = match?.[1] ?? parsed.pathname.split("/").filter(Boolean).pop() ?? ""
+  return `${parsed.origin}/api/2/enable/${name}`
+}
+
+const redirectStatuses = new Set([301, 302, 303, 307, 308])
+const maxHops = 5
+
+const describe = (error: { readonly message: string }) => error.message
+
+const errorDescription = (response: HttpClientResponse.HttpClientResponse) =>
+  response.text.pipe(
+    Effect.map((text) => {
+      try {
+        const body = JSON.parse(text)
+        return typeof body?.error_description === "string"
+          ? (body.error_description as string)
+          : text.slice(0, 200) || undefined
+      } catch {
+        return text.slice(0, 200) || undefined
+      }
+    }),
+    Effect.orElseSucceed(() => undefined)
+  )
+
+/**
+ * @since 0.1.0
+ */
+export class Connection extends Context.Service<
+  Connection,
+  {
+    /** One attempt: redirects followed, status classified, the body open until the scope closes. */
+    readonly open: Effect.Effect<ConnectionBody, ConnectError, Scope.Scope>
+    /** Enables the stream for the current API version (the fix for a 424); the server's message. */
+    readonly enable: Effect.Effect<string, EnableError | AuthError>
+  }
+>()("@hitstream/client/Connection") {
+  static readonly layer: Layer.Layer<
+    Connection,
+    never,
+    LiveStreamConfig | TokenProvider | HttpClient.HttpClient
+  > = Layer.effect(
+    Connection,
+    Effect.gen(function* () {
+      const config = yield* LiveStreamConfig
+      const tokens = yield* TokenProvider
+      const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
+
+      const headers = (token: Redacted.Redacted<string>) => ({
+        authorization: `Bearer ${Redacted.value(token)}`,
+        "x-api-key": config.clientId,
+        "accept-encoding": "gzip"
+      })
+
+      const refused = (end: ReconnectPolicy.ConnectionEnd, message: string) =>
+        new ConnectionRefused({ end, message })
+
+      const networkError = (url: string) => (error: { readonly message: string }) =>
+        refused(
+          ReconnectPolicy.ConnectionEnd.NetworkError({ streamedMillis: 0, message: describe(error) }),
+          `cannot connect to ${url}: ${describe(error)}`
+        )
+
+      const open = Effect.gen(function* () {
+        const token = yield* tokens.get
+        let url = streamUrl(config)
+        for (let hop = 0; hop <= maxHops; hop++) {
+          const response = yield* client
+            .execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers(token))))
+            .pipe(Effect.mapError(networkError(url.href)))
+          if (redirectStatuses.has(response.status)) {
+            const location = response.headers["location"]
+            if (location === undefined) {
+              return yield* refused(
+                ReconnectPolicy.ConnectionEnd.HttpStatus({
+                  status: response.status,
+                  description: "redirect without Location"
+                }),
+                `${url.href} answered ${response.status} without a Location`
+              )
+            }
+            const next = new URL(location, url)
+            if (url.protocol === "https:" && next.protocol !== "https:") {
+              return yield* new RedirectRejected({
+                from: url.href,
+                location: next.href,
+                message: `refusing a redirect from https to ${next.protocol.replace(":", "")} (${next.href}): the token would travel in clear text`
+              })
+            }
+            if (!isTrustedHost(next.hostname, config.trustedRedirectHosts)) {
+              return yield* new RedirectRejected({
+                from: url.href,
+                location: next.href,
+                message: `refusing a redirect to ${next.hostname}, which is not in trustedRedirectHosts (${config.trustedRedirectHosts.join(", ")}); the token was not sent there. If that host is Adobe's, add it to HITSTREAM_TRUSTED_REDIRECT_HOSTS`
+              })
+            }
+            yield* Effect.logDebug("following redirect", {
+              from: url.href,
+              to: next.href,
+              status: response.status
+            })
+            url = next
+            continue
+          }
+          if (response.status !== 200) {
+            const description = yield* errorDescription(response)
+            return yield* refused(
+              ReconnectPolicy.ConnectionEnd.HttpStatus({ status: response.status, description }),
+              `${url.href} answered ${response.status}${description ? `: ${description}` : ""}`
+            )
+          }
+          const bytes = response.stream.pipe(
+            Stream.mapError(
+              (error) =>
+                new ConnectionLost({ message: `the stream from ${url.host} broke: ${error.message}` })
+            )
+          )
+          return { url: url.href, bytes } satisfies ConnectionBody
+        }
+        return yield* new RedirectRejected({
+          from: config.url,
+          location: url.href,
+          message: `more than ${maxHops} redirects, the last to ${url.href}: a redirect loop`
+        })
+      }).pipe(Effect.withSpan("Connection.open", { attributes: { url: config.url } }))
+
+      const enable = Effect.gen(function* () {
+        const token = yield* tokens.get
+        const url = enableUrl(config.url)
+        const failure = (message: string, status?: number) => new EnableError({ url, status, message })
+        const response = yield* client
+          .execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers(token))))
+          .pipe(Effect.mapError((e) => failure(`cannot reach ${url}: ${e.message}`)))
+        const text = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
+        let message = text
+        try {
+          const body = JSON.parse(text)
+          message = body.message ?? body.error_description ?? text
+        } catch {
+          // Not JSON: keep the text.
+        }
+        if (response.status !== 200) {
+          return yield* failure(
+            `enabling the stream failed with HTTP ${response.status}: ${message}`,
+            response.status
+          )
+        }
+        return message || "enabled; the new payloads arrive within 15 minutes"
+      }).pipe(Effect.scoped, Effect.withSpan("Connection.enable"))
+
+      return Connection.of({ open, enable })
+    })
+  )
+}

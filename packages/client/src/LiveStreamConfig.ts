@@ -1,0 +1,31 @@
+/**
+ * The validated client configuration (`@hitstream/core` `Config.ClientConfig`) as a service, so
+ * that every other service of the client reads the same one.
+ *
+ * @since 0.1.0
+ */
+import { Config } from "@hitstream/core"
+import { Context, Effect, Layer } from "effect"
+
+/**
+ * @since 0.1.0
+ */
+export class LiveStreamConfig extends Context.Service<LiveStreamConfig, Config.ClientConfig>()(
+  "@hitstream/client/LiveStreamConfig"
+) {
+  /** A configuration built in code, validated like any other. */
+  static readonly layer = (
+    input: Config.ClientConfigInput
+  ): Layer.Layer<LiveStreamConfig, Config.ConfigError> =>
+    Layer.effect(LiveStreamConfig, Config.fromInput(input))
+
+  /** An already validated configuration. */
+  static readonly layerValue = (config: Config.ClientConfig): Layer.Layer<LiveStreamConfig> =>
+    Layer.succeed(LiveStreamConfig, config)
+
+  /** The configuration from the `HITSTREAM_*` environment variables. */
+  static readonly layerFromEnv: Layer.Layer<LiveStreamConfig, Config.ConfigError> = Layer.effect(
+    LiveStreamConfig,
+    Effect.suspend(() => Config.fromEnv())
+  )
+}

@@ -1,0 +1,166 @@
+/**
+ * Access tokens for Live Stream: Adobe IMS OAuth server-to-server (client credentials), or a
+ * token given as is.
+ *
+ * IMS has no refresh token: a client asks for a new access token before the old one expires.
+ * The provider caches the token and fetches a new one once 80% of its lifetime has passed, the
+ * next time a connection needs one. A token is only needed to connect: a long-lived connection
+ * is never touched by a refresh. One fetch is in flight at a time, shared by every slot.
+ * `invalidate` makes the next `get` fetch, after the stream answered 401.
+ *
+ * The secret and the tokens are `Redacted` from end to end: they never appear in logs, errors
+ * or spans.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Duration, Effect, Layer, Redacted, Schedule, Schema, Semaphore } from "effect"
+import { HttpClient, HttpClientRequest } from "effect/http"
+import { LiveStreamConfig } from "./LiveStreamConfig.ts"
+
+/**
+ * Getting a token failed.
+ *
+ * - `BadCredentials`: IMS refused the client id, secret or scopes (fatal: fix the credentials);
+ * - `ImsUnavailable`: IMS could not be reached or answered 5xx, after retries (retried later);
+ * - `InvalidResponse`: IMS answered 200 with something that is not a token.
+ *
+ * @since 0.1.0
+ */
+export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
+  reason: Schema.Literals(["BadCredentials", "ImsUnavailable", "InvalidResponse"]),
+  status: Schema.optional(Schema.Number),
+  message: Schema.String
+}) {
+  get fatal(): boolean {
+    return this.reason === "BadCredentials"
+  }
+}
+
+const TokenResponse = Schema.Struct({
+  access_token: Schema.String,
+  token_type: Schema.optionalKey(Schema.String),
+  expires_in: Schema.Number
+})
+
+const ImsError = Schema.Struct({
+  error: Schema.optionalKey(Schema.String),
+  error_description: Schema.optionalKey(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ */
+export class TokenProvider extends Context.Service<
+  TokenProvider,
+  {
+    /** A valid token: the cached one, or a new one when it is missing, old or invalidated. */
+    readonly get: Effect.Effect<Redacted.Redacted<string>, AuthError>
+    /** Forget the cached token: the next `get` fetches a new one. */
+    readonly invalidate: Effect.Effect<void>
+    /** How many tokens were fetched so far (for status and tests). */
+    readonly fetches: Effect.Effect<number>
+  }
+>()("@hitstream/client/TokenProvider") {
+  /** Client credentials against `tokenUrl`, or the static token, as the configuration says. */
+  static readonly layer: Layer.Layer<TokenProvider, never, LiveStreamConfig | HttpClient.HttpClient> =
+    Layer.effect(
+      TokenProvider,
+      Effect.gen(function* () {
+        const config = yield* LiveStreamConfig
+        const auth = config.auth
+        if (auth._tag === "StaticToken") {
+          return TokenProvider.of({
+            get: Effect.succeed(auth.accessToken),
+            invalidate: Effect.void,
+            fetches: Effect.succeed(0)
+          })
+        }
+        const client = yield* HttpClient.HttpClient
+        const lock = yield* Semaphore.make(1)
+        let cached: { token: Redacted.Redacted<string>; refreshAt: number } | undefined
+        let fetches = 0
+
+        const failure = (reason: AuthError["reason"], message: string, status?: number) =>
+          new AuthError({ reason, message, status })
+
+        const fetchOnce = Effect.gen(function* () {
+          const request = HttpClientRequest.post(auth.tokenUrl).pipe(
+            HttpClientRequest.bodyUrlParams({
+              grant_type: "client_credentials",
+              client_id: config.clientId,
+              client_secret: Redacted.value(auth.clientSecret),
+              scope: auth.scopes.join(",")
+            }),
+            HttpClientRequest.acceptJson
+          )
+          const response = yield* client.execute(request).pipe(
+            Effect.mapError((e) =>
+              failure("ImsUnavailable", `cannot reach IMS at ${auth.tokenUrl}: ${e.reason._tag}`)
+            ),
+            Effect.scoped
+          )
+          const body = yield* response.json.pipe(Effect.orElseSucceed(() => undefined))
+          if (response.status >= 500) {
+            return yield* failure(
+              "ImsUnavailable",
+              `IMS at ${auth.tokenUrl} answered ${response.status}`,
+              response.status
+            )
+          }
+          if (response.status !== 200) {
+            const error = Schema.decodeUnknownOption(ImsError)(body)
+            const detail =
+              error._tag === "Some"
+                ? [error.value.error, error.value.error_description].filter(Boolean).join(": ")
+                : ""
+            return yield* failure(
+              "BadCredentials",
+              `IMS refused the credentials (HTTP ${response.status}${detail ? `, ${detail}` : ""}): check HITSTREAM_CLIENT_ID, the client secret and the scopes against the Developer Console project's OAuth Server-to-Server credential`,
+              response.status
+            )
+          }
+          const token = yield* Schema.decodeUnknownEffect(TokenResponse)(body).pipe(
+            Effect.mapError(() =>
+              failure("InvalidResponse", `IMS at ${auth.tokenUrl} answered 200 without an access_token`)
+            )
+          )
+          return token
+        }).pipe(
+          // IMS outages are usually short: retry with backoff, then let the reconnect policy space
+          // the next try. Credentials that IMS refused are not retried.
+          Effect.retry({
+            schedule: Schedule.exponential(Duration.seconds(1), 2).pipe(Schedule.upTo({ times: 6 })),
+            while: (e) => e.reason === "ImsUnavailable"
+          })
+        )
+
+        const refresh = Effect.gen(function* () {
+          const token = yield* fetchOnce
+          const now = yield* Clock.currentTimeMillis
+          fetches++
+          cached = {
+            token: Redacted.make(token.access_token, { label: "access_token" }),
+            refreshAt: now + token.expires_in * 1000 * 0.8
+          }
+          yield* Effect.logDebug("fetched a new access token", { expiresIn: token.expires_in })
+          return cached.token
+        }).pipe(Effect.withSpan("TokenProvider.refresh"))
+
+        const get = lock.withPermits(1)(
+          Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            if (cached !== undefined && now < cached.refreshAt) return cached.token
+            return yield* refresh
+          })
+        )
+
+        return TokenProvider.of({
+          get,
+          invalidate: Effect.sync(() => {
+            cached = undefined
+          }),
+          fetches: Effect.sync(() => fetches)
+        })
+      })
+    )
+}
