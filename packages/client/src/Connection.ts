@@ -149,7 +149,7 @@ export class Connection extends Context.Service<
   Connection,
   {
     /** One attempt: redirects followed, status classified, the body open until the scope closes. */
-    readonly open: Effect.Effect<ConnectionBody, ConnectError, Scope.Scope>
+    readonly open: (slot: number) => Effect.Effect<ConnectionBody, ConnectError, Scope.Scope>
     /** Enables the stream for the current API version (the fix for a 424); the server's message. */
     readonly enable: Effect.Effect<string, EnableError | AuthError>
   }
@@ -180,7 +180,8 @@ export class Connection extends Context.Service<
           `cannot connect to ${url}: ${describe(error)}`
         )
 
-      const open = Effect.gen(function* () {
+      const open = Effect.fn("Connection.open")(function* (slot: number) {
+        yield* Effect.annotateCurrentSpan({ slot, url: config.url })
         const token = yield* tokens.get
         let url = streamUrl(config)
         for (let hop = 0; hop <= maxHops; hop++) {
@@ -241,7 +242,7 @@ export class Connection extends Context.Service<
           location: url.href,
           message: `more than ${maxHops} redirects, the last to ${url.href}: a redirect loop`
         })
-      }).pipe(Effect.withSpan("Connection.open", { attributes: { url: config.url } }))
+      })
 
       const enable = Effect.gen(function* () {
         const token = yield* tokens.get

@@ -164,7 +164,7 @@ export class LiveStream extends Context.Service<
             attempt: perSlot[slot].attempts,
             since: yield* Clock.currentTimeMillis
           })
-          const opened = yield* Effect.result(connection.open)
+          const opened = yield* Effect.result(connection.open(slot))
           if (opened._tag === "Failure") {
             const error = opened.failure
             switch (error._tag) {
