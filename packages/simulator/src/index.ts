@@ -18,3 +18,8 @@ export * as Scenario from "./Scenario.ts"
  * @since 0.1.0
  */
 export * as Simulator from "./Simulator.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as SimulatorCommand from "./SimulatorCommand.ts"

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// `npm run simulate -w @hitstream/simulator -- --port 8080 --rate 200`
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect } from "effect"
+import { Command } from "effect/cli"
+import * as SimulatorCommand from "../src/SimulatorCommand.ts"
+
+SimulatorCommand.make().pipe(
+  Command.run({ version: "0.1.0" }),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain
+)

@@ -1,0 +1,122 @@
+/**
+ * `simulate`: the simulator alone, for trying a client (ours or anyone's) without Adobe
+ * credentials. Prints the URLs and credentials a client needs, then serves until stopped.
+ *
+ * Shared by `npm run simulate -w @hitstream/simulator` and `hitstream simulate`.
+ *
+ * @since 0.1.0
+ */
+import { Console, Effect, Option, Schema } from "effect"
+import { Command, Flag } from "effect/cli"
+import { FileSystem } from "effect"
+import * as Scenario from "./Scenario.ts"
+import { Simulator } from "./Simulator.ts"
+
+const rate = Flag.String("rate").pipe(
+  Flag.withDescription("hits generated per second, or 'max' for as fast as the client reads (default 200)"),
+  Flag.withDefault("200")
+)
+
+const parseRate = (value: string) =>
+  value === "max"
+    ? Effect.succeed(Number.POSITIVE_INFINITY)
+    : Number.isFinite(Number(value)) && Number(value) >= 0
+      ? Effect.succeed(Number(value))
+      : Effect.fail(new ScenarioFileError({ message: `--rate is ${JSON.stringify(value)}; it must be a number of hits per second (0 or more) or 'max'` }))
+
+/**
+ * A scenario file that cannot be read or is not a scenario.
+ *
+ * @since 0.1.0
+ */
+export class ScenarioFileError extends Schema.TaggedError<ScenarioFileError>()("ScenarioFileError", {
+  message: Schema.String
+}) {}
+
+/**
+ * Parses a scenario file: JSON, or YAML through the parser given (the CLI passes one; JSON needs none).
+ *
+ * @since 0.1.0
+ */
+export const readScenario = (path: string, parseYaml?: (text: string) => unknown) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs
+      .readFileString(path)
+      .pipe(Effect.mapError((e) => new ScenarioFileError({ message: `cannot read the scenario file ${path}: ${e.message}` })))
+    const value = yield* Effect.try({
+      try: () => (/\.ya?ml$/i.test(path) && parseYaml ? parseYaml(text) : JSON.parse(text)),
+      catch: (e) => new ScenarioFileError({ message: `the scenario file ${path} is not valid ${/\.ya?ml$/i.test(path) ? "YAML" : "JSON"}: ${String(e)}` })
+    })
+    return yield* Scenario.decode(value).pipe(
+      Effect.mapError((e) => new ScenarioFileError({ message: `the scenario file ${path} is not a scenario: ${e.message}` }))
+    )
+  })
+
+/**
+ * Builds the `simulate` command; `parseYaml` enables YAML scenario files.
+ *
+ * @since 0.1.0
+ */
+export const make = (parseYaml?: (text: string) => unknown) =>
+  Command.make(
+    "simulate",
+    {
+      port: Flag.Int("port").pipe(Flag.withDescription("port of the main listener (0: any free port)"), Flag.withDefault(8080)),
+      host: Flag.String("host").pipe(Flag.withDescription("address to listen on"), Flag.withDefault("127.0.0.1")),
+      rate,
+      totalHits: Flag.Int("total-hits").pipe(Flag.withDescription("stop generating after this many hits"), Flag.optional),
+      seed: Flag.Int("seed").pipe(Flag.withDescription("seed of the deterministic hit generator"), Flag.withDefault(1)),
+      scenario: Flag.String("scenario").pipe(
+        Flag.withDescription("a JSON or YAML file of scripted steps per connection attempt (see docs/simulator.md)"),
+        Flag.optional
+      ),
+      clientId: Flag.String("client-id").pipe(Flag.withDescription("the client id to accept"), Flag.withDefault("hitstream-demo")),
+      gracePeriod: Flag.Int("grace-period-ms").pipe(
+        Flag.withDescription("how long a dropped connection still counts as open (the load balancer's blindness)"),
+        Flag.withDefault(30_000)
+      ),
+      redirect: Flag.Literals("redirect", ["never", "first", "always"]).pipe(
+        Flag.withDescription("answer stream requests with 302 to the second listener"),
+        Flag.withDefault("never")
+      )
+    },
+    Effect.fnUntraced(function* (flags) {
+      const steps = Option.isSome(flags.scenario) ? (yield* readScenario(flags.scenario.value, parseYaml)).steps : []
+      const clientSecret = process.env.HITSTREAM_SIMULATOR_SECRET ?? "demo-secret"
+      const options = {
+        host: flags.host,
+        port: flags.port,
+        rate: yield* parseRate(flags.rate),
+        seed: flags.seed,
+        scenario: steps,
+        clientId: flags.clientId,
+        clientSecret,
+        gracePeriod: flags.gracePeriod,
+        redirect: flags.redirect,
+        recordSent: false,
+        ...(Option.isSome(flags.totalHits) ? { totalHits: flags.totalHits.value } : {})
+      }
+      yield* Effect.gen(function* () {
+        const sim = yield* Simulator
+        yield* Console.error(
+          [
+            `Live Stream simulator listening on ${sim.baseUrl} (${flags.rate} hits/s${steps.length > 0 ? `, ${steps.length} scripted steps` : ""})`,
+            ``,
+            `  export HITSTREAM_URL=${sim.streamUrl()}`,
+            `  export HITSTREAM_TOKEN_URL=${sim.tokenUrl}`,
+            `  export HITSTREAM_CLIENT_ID=${sim.clientId}`,
+            `  export HITSTREAM_CLIENT_SECRET=${clientSecret === "demo-secret" ? "demo-secret" : "<the value of HITSTREAM_SIMULATOR_SECRET>"}`,
+            ``,
+            `Control API: ${sim.baseUrl}/_sim/log, /_sim/sent, /_sim/status, /_sim/drop, /_sim/revoke`,
+            `Ctrl-C stops it.`
+          ].join("\n")
+        )
+        return yield* Effect.never
+      }).pipe(Effect.provide(Simulator.layer(options)))
+    })
+  ).pipe(
+    Command.withDescription(
+      "Run the Live Stream simulator alone: a real HTTP/1.1 server on loopback that behaves like Adobe's (IMS tokens, gzip + CRLF stream, 401/409/424/503, redirects, backfill, scripted faults)"
+    )
+  )
