@@ -122,6 +122,13 @@ export const enableUrl = (url: string): string => {
   return `${parsed.origin}/api/2/enable/${name}`
 }
 
+// The HTTP client's message names the request; the cause (reset, premature close) is the news.
+const causeOf = (error: { readonly message: string; readonly cause?: unknown }): string => {
+  const cause = error.cause as { readonly message?: string; readonly code?: string } | undefined
+  if (cause?.message) return cause.code ? `${cause.message} (${cause.code})` : cause.message
+  return error.message
+}
+
 const redirectStatuses = new Set([301, 302, 303, 307, 308])
 const maxHops = 5
 
@@ -232,7 +239,7 @@ export class Connection extends Context.Service<
           const bytes = response.stream.pipe(
             Stream.mapError(
               (error) =>
-                new ConnectionLost({ message: `the stream from ${url.host} broke: ${error.message}` })
+                new ConnectionLost({ message: `the stream from ${url.host} broke: ${causeOf(error)}` })
             )
           )
           return { url: url.href, bytes } satisfies ConnectionBody

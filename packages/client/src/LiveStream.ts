@@ -21,6 +21,7 @@ import {
   Context,
   Duration,
   Effect,
+  Fiber,
   Layer,
   Metric,
   Queue,
@@ -124,10 +125,17 @@ export class LiveStream extends Context.Service<
   {
     /** Every hit once, from every slot. Run it once at a time: the slots are its connections. */
     readonly hits: Stream.Stream<Hit.Hit, LiveStreamError>
-    /** Per-slot state, updated on every transition. */
+    /** Per-slot state, published on every transition (its counts are as of that moment). */
     readonly status: SubscriptionRef.SubscriptionRef<ReadonlyArray<SlotStatus>>
+    /** Per-slot state with the counts as of now. */
+    readonly slots: Effect.Effect<ReadonlyArray<SlotStatus>>
     /** Totals, read on demand (hit counts change too fast to publish each one). */
     readonly counters: Effect.Effect<Counters>
+    /**
+     * Ends `hits` gracefully: the connections close, the hits already received are still
+     * emitted, then the stream completes. For shutdown on a signal, a limit or a deadline.
+     */
+    readonly stop: Effect.Effect<void>
   }
 >()("@hitstream/client/LiveStream") {
   static readonly layer: Layer.Layer<
@@ -330,10 +338,19 @@ export class LiveStream extends Context.Service<
           Effect.annotateLogs({ slot })
         )
 
+      const running = new Set<Effect.Effect<void>>()
       const hits = Stream.unwrap(
         Effect.gen(function* () {
           const queue = yield* Queue.bounded<Hit.Hit, LiveStreamError | Cause.Done>(config.bufferSize)
-          yield* Effect.forEach(slots, (slot) => Effect.forkScoped(runSlot(slot, queue)), { discard: true })
+          const fibers = yield* Effect.forEach(slots, (slot) => Effect.forkScoped(runSlot(slot, queue)))
+          // Stopping closes the connections first, then ends the queue: what it holds still
+          // reaches the consumer.
+          const stopThis = Effect.forEach(fibers, Fiber.interrupt, { discard: true }).pipe(
+            Effect.andThen(Queue.end(queue)),
+            Effect.andThen(Effect.forEach(slots, (slot) => setState(slot, { _tag: "Idle" }), { discard: true }))
+          )
+          running.add(stopThis)
+          yield* Effect.addFinalizer(() => Effect.sync(() => running.delete(stopThis)))
           return Stream.fromQueue(queue)
         })
       )
@@ -342,7 +359,9 @@ export class LiveStream extends Context.Service<
       return LiveStream.of({
         hits,
         status,
-        counters: Effect.sync(() => ({ ...totals }))
+        slots: Effect.sync(snapshot),
+        counters: Effect.sync(() => ({ ...totals })),
+        stop: Effect.suspend(() => Effect.forEach([...running], (stop) => stop, { discard: true }))
       })
     })
   )

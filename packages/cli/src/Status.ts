@@ -1,0 +1,70 @@
+/**
+ * What an operator sees while `hitstream` runs: on a terminal, one live line on stderr (per slot:
+ * state, hits/s, lag, reconnects, next attempt); off a terminal, a structured log event every
+ * 30 s instead. Never on stdout, which may be the sink.
+ *
+ * @since 0.1.0
+ */
+import { LiveStream } from "@hitstream/client"
+import { Clock, Duration, Effect, Schedule } from "effect"
+
+const seconds = (millis: number) => `${Math.max(0, Math.ceil(millis / 1000))}s`
+
+/**
+ * One slot's state as a few words.
+ *
+ * @since 0.1.0
+ */
+export const describeSlot = (status: LiveStream.SlotStatus, now: number, rate: number): string => {
+  const s = status.state
+  const lag = status.lagSeconds === undefined ? "" : ` lag ${status.lagSeconds.toFixed(0)}s`
+  const reconnects = status.attempts > 1 ? ` ${status.attempts - 1} reconnects` : ""
+  switch (s._tag) {
+    case "Idle":
+      return `slot ${status.slot}: idle`
+    case "Connecting":
+      return `slot ${status.slot}: connecting (attempt ${s.attempt})`
+    case "Streaming":
+      return `slot ${status.slot}: streaming ${rate.toFixed(0)} hits/s, ${status.hits} hits${lag}${reconnects}`
+    case "Waiting":
+      return `slot ${status.slot}: waiting, next attempt in ${seconds(s.until - now)} (${s.reason})${reconnects}`
+    case "Failed":
+      return `slot ${status.slot}: stopped: ${s.message}`
+  }
+}
+
+/**
+ * Renders the status for as long as it runs.
+ *
+ * @since 0.1.0
+ */
+export const run = (
+  live: LiveStream.LiveStream["Service"],
+  options: { readonly tty: boolean; readonly write: (text: string) => void; readonly label?: string }
+) =>
+  Effect.gen(function* () {
+    let previous = new Map<number, number>()
+    let previousAt = yield* Clock.currentTimeMillis
+    const tick = Effect.gen(function* () {
+      const statuses = yield* live.slots
+      const now = yield* Clock.currentTimeMillis
+      const elapsed = Math.max(1, now - previousAt) / 1000
+      const counters = yield* live.counters
+      const parts = statuses.map((s) => describeSlot(s, now, (s.hits - (previous.get(s.slot) ?? s.hits)) / elapsed))
+      previous = new Map(statuses.map((s) => [s.slot, s.hits]))
+      previousAt = now
+      if (options.tty) {
+        const line = `${options.label ?? ""}${parts.join(" | ")} | dup ${counters.duplicates} bad ${counters.malformed}`
+        options.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 160) - 1)}`)
+      } else {
+        yield* Effect.logInfo("status", {
+          slots: parts,
+          hits: counters.hits,
+          duplicates: counters.duplicates,
+          malformed: counters.malformed,
+          attempts: counters.attempts
+        })
+      }
+    })
+    yield* tick.pipe(Effect.repeat(Schedule.spaced(options.tty ? Duration.seconds(1) : Duration.seconds(30))))
+  })

@@ -1,0 +1,25 @@
+/**
+ * @hitstream/cli: the `hitstream` program.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as Commands from "./Commands.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Main from "./Main.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Settings from "./Settings.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Sink from "./Sink.ts"
