@@ -8,7 +8,32 @@
  *
  * @since 0.1.0
  */
+import { ReconnectPolicy } from "@hitstream/core"
 import { Context, Effect, FileSystem, Layer, Path } from "effect"
+
+/**
+ * One record: a time in Unix milliseconds, and whether the connection was still alive then.
+ *
+ * @since 0.1.0
+ */
+export interface Entry {
+  readonly at: number
+  readonly alive: boolean
+}
+
+/**
+ * How long a slot must wait on start, given its last record: a connection last seen alive may
+ * have died a moment ago (a `kill -9` runs no finalizer), so it waits the whole minimum; one
+ * that ended waits what is left of the minimum.
+ *
+ * @since 0.1.0
+ */
+export const waitOnStart = (entry: Entry | undefined, policy: ReconnectPolicy.Options, now: number): number =>
+  entry === undefined
+    ? 0
+    : entry.alive
+      ? policy.minReconnectDelay
+      : ReconnectPolicy.remainingAfterRestart(policy, entry.at, now)
 
 /**
  * @since 0.1.0
@@ -16,19 +41,20 @@ import { Context, Effect, FileSystem, Layer, Path } from "effect"
 export class ConnectionJournal extends Context.Service<
   ConnectionJournal,
   {
-    /** When the slot's last connection ended (or was last seen alive), in Unix milliseconds. */
-    readonly lastEnd: (slot: number) => Effect.Effect<number | undefined>
-    readonly recordEnd: (slot: number, at: number) => Effect.Effect<void>
+    /** The slot's last record: when its connection ended, or was last seen alive. */
+    readonly last: (slot: number) => Effect.Effect<Entry | undefined>
+    /** Records an end (`alive: false`) or a heartbeat of a connection still open (`alive: true`). */
+    readonly record: (slot: number, entry: Entry) => Effect.Effect<void>
   }
 >()("@hitstream/client/ConnectionJournal") {
   /** Kept in memory only: restarts of the process start afresh. */
   static readonly layerMemory: Layer.Layer<ConnectionJournal> = Layer.sync(ConnectionJournal, () => {
-    const ends = new Map<number, number>()
+    const entries = new Map<number, Entry>()
     return ConnectionJournal.of({
-      lastEnd: (slot) => Effect.sync(() => ends.get(slot)),
-      recordEnd: (slot, at) =>
+      last: (slot) => Effect.sync(() => entries.get(slot)),
+      record: (slot, entry) =>
         Effect.sync(() => {
-          ends.set(slot, at)
+          entries.set(slot, entry)
         })
     })
   })
@@ -59,20 +85,22 @@ export class ConnectionJournal extends Context.Service<
             )
           )
         return ConnectionJournal.of({
-          lastEnd: (slot) =>
+          last: (slot) =>
             fs.readFileString(file(slot)).pipe(
-              Effect.map((text) => {
-                const value = JSON.parse(text)?.lastEnd
-                return typeof value === "number" && Number.isFinite(value) ? value : undefined
+              Effect.map((text): Entry | undefined => {
+                const value = JSON.parse(text)
+                return typeof value?.lastEnd === "number" && Number.isFinite(value.lastEnd)
+                  ? { at: value.lastEnd, alive: value.alive === true }
+                  : undefined
               }),
               Effect.catchCause(() => Effect.succeed(undefined))
             ),
-          recordEnd: (slot, at) => {
+          record: (slot, { at, alive }) => {
             // Written aside, then renamed: a crash mid-write never leaves a truncated file.
             const target = file(slot)
             const temporary = `${target}.tmp`
             return fs
-              .writeFileString(temporary, JSON.stringify({ lastEnd: at, at: new Date(at).toISOString() }))
+              .writeFileString(temporary, JSON.stringify({ lastEnd: at, alive, at: new Date(at).toISOString() }))
               .pipe(
                 Effect.andThen(fs.rename(temporary, target)),
                 Effect.catch((error) => Effect.logWarning(`cannot write ${target}`, error.message))

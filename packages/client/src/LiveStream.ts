@@ -30,7 +30,7 @@ import {
   SubscriptionRef
 } from "effect"
 import { Connection, type ConnectionLost, type RedirectRejected } from "./Connection.ts"
-import { ConnectionJournal } from "./ConnectionJournal.ts"
+import * as ConnectionJournal from "./ConnectionJournal.ts"
 import { LiveStreamConfig } from "./LiveStreamConfig.ts"
 import { type AuthError, TokenProvider } from "./TokenProvider.ts"
 
@@ -141,14 +141,14 @@ export class LiveStream extends Context.Service<
   static readonly layer: Layer.Layer<
     LiveStream,
     never,
-    LiveStreamConfig | Connection | TokenProvider | ConnectionJournal
+    LiveStreamConfig | Connection | TokenProvider | ConnectionJournal.ConnectionJournal
   > = Layer.effect(
     LiveStream,
     Effect.gen(function* () {
       const config = yield* LiveStreamConfig
       const connection = yield* Connection
       const tokens = yield* TokenProvider
-      const journal = yield* ConnectionJournal
+      const journal = yield* ConnectionJournal.ConnectionJournal
       const dedup = new Dedup.Dedup(config.dedupCapacity)
       const slots = Array.from({ length: config.connections }, (_, slot) => slot)
       const perSlot = slots.map(() => ({ attempts: 0, hits: 0, lagSeconds: undefined as number | undefined }))
@@ -194,12 +194,11 @@ export class LiveStream extends Context.Service<
           const startedAt = yield* Clock.currentTimeMillis
           yield* setState(slot, { _tag: "Streaming", since: startedAt, url: body.url })
           yield* Effect.logInfo(`slot ${slot}: streaming from ${body.url}`)
-          yield* journal.recordEnd(slot, startedAt)
           // A heartbeat in the journal: a process killed while streaming runs no finalizer.
           yield* Effect.forkScoped(
             Effect.gen(function* () {
-              yield* journal.recordEnd(slot, yield* Clock.currentTimeMillis)
-            }).pipe(Effect.repeat(Schedule.spaced(Duration.seconds(1))))
+              yield* journal.record(slot, { at: yield* Clock.currentTimeMillis, alive: true })
+            }).pipe(Effect.repeat(Schedule.spaced(Duration.seconds(5))))
           )
 
           let lastActivity = startedAt
@@ -288,12 +287,15 @@ export class LiveStream extends Context.Service<
       const runSlot = (slot: number, queue: Queue.Queue<Hit.Hit, LiveStreamError | Cause.Done>) =>
         Effect.gen(function* () {
           const step = yield* Schedule.toStep(ReconnectPolicy.schedule(config.policy))
-          const last = yield* journal.lastEnd(slot)
+          const last = yield* journal.last(slot)
           const startAt = yield* Clock.currentTimeMillis
-          const remaining =
-            last === undefined ? 0 : ReconnectPolicy.remainingAfterRestart(config.policy, last, startAt)
+          const remaining = ConnectionJournal.waitOnStart(last, config.policy, startAt)
           if (remaining > 0) {
-            const reason = `the last connection of slot ${slot} ended ${Math.round((startAt - last!) / 1000)} s ago (before a restart); waiting out the ${Math.round(config.policy.minReconnectDelay / 1000)} s minimum`
+            const ago = Math.round((startAt - last!.at) / 1000)
+            const minimum = Math.round(config.policy.minReconnectDelay / 1000)
+            const reason = last!.alive
+              ? `slot ${slot} was streaming ${ago} s ago when its process stopped without closing it; waiting the full ${minimum} s minimum`
+              : `the last connection of slot ${slot} ended ${ago} s ago, before a restart; waiting out the ${minimum} s minimum`
             yield* Effect.logWarning(`slot ${slot}: ${reason}, ${Math.ceil(remaining / 1000)} s to go`)
             yield* setState(slot, {
               _tag: "Waiting",
@@ -306,7 +308,7 @@ export class LiveStream extends Context.Service<
           while (true) {
             const end = yield* attempt(slot, queue)
             const lossAt = yield* Clock.currentTimeMillis
-            yield* journal.recordEnd(slot, lossAt)
+            yield* journal.record(slot, { at: lossAt, alive: false })
             yield* Metric.update(Metric.withAttributes(metrics.attempts, { outcome: outcomeOf(end) }), 1)
             const [decision, delay] = yield* step(lossAt, end).pipe(
               Effect.catchCause((cause) =>
