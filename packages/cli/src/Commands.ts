@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { ConnectionJournal, Connection, LiveStream, LiveStreamConfig, NodeLiveStream } from "@hitstream/client"
+import { Connection, LiveStream, LiveStreamConfig, NodeLiveStream } from "@hitstream/client"
 import { Config, Hit } from "@hitstream/core"
 import { Simulator, SimulatorCommand } from "@hitstream/simulator"
 import { Console, Deferred, Duration, Effect, Layer, Logger, Option, References, Stream } from "effect"
@@ -66,7 +66,9 @@ const settingFlags = Object.fromEntries(settingKeys.map((key) => [key, settingFl
 >
 
 const configFlag = Flag.String("config").pipe(
-  Flag.withDescription("JSON or YAML file with the same keys (camelCase); flags > env > file > defaults [env HITSTREAM_CONFIG]"),
+  Flag.withDescription(
+    "JSON or YAML file with the same keys (camelCase); flags > env > file > defaults [env HITSTREAM_CONFIG]"
+  ),
   Flag.optional
 )
 
@@ -87,7 +89,10 @@ const resolveSettings = (flags: Record<string, Option.Option<string>>, configPat
  *
  * @since 0.1.0
  */
-export const loggerLayer = (level: Settings.ProgramSettings["logLevel"], format: Settings.ProgramSettings["logFormat"]) =>
+export const loggerLayer = (
+  level: Settings.ProgramSettings["logLevel"],
+  format: Settings.ProgramSettings["logFormat"]
+) =>
   Layer.mergeAll(
     format === "json"
       ? Logger.layer([Logger.withConsoleError(Logger.formatJson)])
@@ -100,7 +105,10 @@ export const loggerLayer = (level: Settings.ProgramSettings["logLevel"], format:
           ])
         : Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]),
     Layer.succeed(Logger.LogToStderr, true),
-    Layer.succeed(References.MinimumLogLevel, level === "warn" ? "Warn" : level === "error" ? "Error" : level === "debug" ? "Debug" : "Info")
+    Layer.succeed(
+      References.MinimumLogLevel,
+      level === "warn" ? "Warn" : level === "error" ? "Error" : level === "debug" ? "Debug" : "Info"
+    )
   )
 
 const warnIfFast = (config: Config.ClientConfig) =>
@@ -127,30 +135,48 @@ export const runStream = (options: {
   Effect.gen(function* () {
     const live = yield* LiveStream.LiveStream
     yield* Effect.forkScoped(
-      Status.run(live, { tty: options.tty, write: (t) => process.stderr.write(t), ...(options.label ? { label: options.label } : {}) })
+      Status.run(live, {
+        tty: options.tty,
+        write: (t) => process.stderr.write(t),
+        ...(options.label ? { label: options.label } : {})
+      })
     )
     yield* Effect.forkScoped(Deferred.await(shutdown).pipe(Effect.andThen(live.stop)))
-    if (options.duration !== undefined) yield* Effect.forkScoped(Effect.sleep(options.duration).pipe(Effect.andThen(live.stop)))
+    if (options.duration !== undefined)
+      yield* Effect.forkScoped(Effect.sleep(options.duration).pipe(Effect.andThen(live.stop)))
     let stream = live.hits
     if (options.limit !== undefined) stream = Stream.take(stream, options.limit)
     yield* stream.pipe(
       Stream.runForEachArray((hits) =>
-        options.onHits === undefined ? options.sink.write(hits) : Effect.andThen(options.sink.write(hits), options.onHits(hits))
+        options.onHits === undefined
+          ? options.sink.write(hits)
+          : Effect.andThen(options.sink.write(hits), options.onHits(hits))
       ),
       Effect.ensuring(options.sink.close.pipe(Effect.ignore))
     )
     if (options.tty) process.stderr.write("\n")
   }).pipe(Effect.scoped)
 
-const limitFlag = Flag.Int("limit").pipe(Flag.withDescription("stop after this many hits, exit 0"), Flag.optional)
-const durationFlag = Flag.String("duration").pipe(Flag.withDescription("stop after this long, e.g. 30s or 2h, exit 0"), Flag.optional)
+const limitFlag = Flag.Int("limit").pipe(
+  Flag.withDescription("stop after this many hits, exit 0"),
+  Flag.optional
+)
+const durationFlag = Flag.String("duration").pipe(
+  Flag.withDescription("stop after this long, e.g. 30s or 2h, exit 0"),
+  Flag.optional
+)
 
 const parseDurationFlag = (value: Option.Option<string>) =>
   Option.isNone(value)
     ? Effect.succeed(undefined)
     : Option.match(Config.parseDuration(value.value), {
         onNone: () =>
-          Effect.fail(new Settings.SettingsError({ field: "duration", message: `--duration is ${JSON.stringify(value.value)}; write it like 30s, 5m or 2h` })),
+          Effect.fail(
+            new Settings.SettingsError({
+              field: "duration",
+              message: `--duration is ${JSON.stringify(value.value)}; write it like 30s, 5m or 2h`
+            })
+          ),
         onSome: (d) => Effect.succeed(d)
       })
 
@@ -164,9 +190,21 @@ export const run = Command.make(
   { ...settingFlags, config: configFlag, limit: limitFlag, duration: durationFlag },
   Effect.fnUntraced(function* (flags) {
     const { config: configPath, limit, duration, ...rest } = flags
-    const { program, client } = yield* resolveSettings(rest as Record<string, Option.Option<string>>, configPath)
+    const { program, client } = yield* resolveSettings(
+      rest as Record<string, Option.Option<string>>,
+      configPath
+    )
     const until = yield* parseDurationFlag(duration)
-    const sink = program.sink._tag === "Stdout" ? Sink.stdout(program.format) : yield* Sink.file({ path: program.sink.path, format: program.format, rotateSize: program.rotateSize, rotateInterval: program.rotateInterval, rotateGzip: program.rotateGzip })
+    const sink =
+      program.sink._tag === "Stdout"
+        ? Sink.stdout(program.format)
+        : yield* Sink.file({
+            path: program.sink.path,
+            format: program.format,
+            rotateSize: program.rotateSize,
+            rotateInterval: program.rotateInterval,
+            rotateGzip: program.rotateGzip
+          })
     const journal = NodeLiveStream.fileJournal(program.stateDir, client.url)
     const services = NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(client), journal)
     yield* Effect.gen(function* () {
@@ -181,15 +219,27 @@ export const run = Command.make(
         duration: until,
         tty: process.stderr.isTTY === true && program.logFormat === "pretty"
       })
-    }).pipe(Effect.scoped, Effect.provide(services), Effect.provide(loggerLayer(program.logLevel, program.logFormat)))
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(services),
+      Effect.provide(loggerLayer(program.logLevel, program.logFormat))
+    )
   })
 ).pipe(
   Command.withDescription(
     "Connect to your Live Stream and write every hit to the sink, once, until stopped, a limit, or a fatal error. Keeps one connection per slot open and waits at least --min-reconnect-delay (60s) after losing it, even across restarts. Secrets come from HITSTREAM_CLIENT_SECRET / HITSTREAM_ACCESS_TOKEN or --client-secret-file / --access-token-file, never from a flag. Exit codes: 0 done, 2 usage or configuration error, 3 fatal API or auth error, 1 unexpected."
   ),
   Command.withExamples([
-    { command: "hitstream run --url https://livestream.adobe.net/api/1/stream/NAME --client-id ID --client-secret-file secret.txt", description: "stream to stdout" },
-    { command: "hitstream run --config hitstream.yaml --sink file:/var/lib/hitstream/hits.ndjson --rotate-size 1GB --rotate-gzip true", description: "stream to rotating files" }
+    {
+      command:
+        "hitstream run --url https://livestream.adobe.net/api/1/stream/NAME --client-id ID --client-secret-file secret.txt",
+      description: "stream to stdout"
+    },
+    {
+      command:
+        "hitstream run --config hitstream.yaml --sink file:/var/lib/hitstream/hits.ndjson --rotate-size 1GB --rotate-gzip true",
+      description: "stream to rotating files"
+    }
   ])
 )
 
@@ -203,7 +253,10 @@ export const enable = Command.make(
   { ...settingFlags, config: configFlag },
   Effect.fnUntraced(function* (flags) {
     const { config: configPath, ...rest } = flags
-    const { program, client } = yield* resolveSettings(rest as Record<string, Option.Option<string>>, configPath)
+    const { program, client } = yield* resolveSettings(
+      rest as Record<string, Option.Option<string>>,
+      configPath
+    )
     const message = yield* Effect.gen(function* () {
       const connection = yield* Connection.Connection
       return yield* connection.enable
@@ -228,7 +281,10 @@ export const demo = Command.make(
   "demo",
   {
     duration: durationFlag,
-    rate: Flag.Int("rate").pipe(Flag.withDescription("hits per second the simulator generates"), Flag.withDefault(25)),
+    rate: Flag.Int("rate").pipe(
+      Flag.withDescription("hits per second the simulator generates"),
+      Flag.withDefault(25)
+    ),
     delay: Flag.String("min-reconnect-delay").pipe(
       Flag.withDescription("the demo's shortened spacing after a drop (real streams: 60s)"),
       Flag.withDefault("8s")
@@ -248,7 +304,8 @@ export const demo = Command.make(
       })
       const seen = new Set<string>()
       let duplicates = 0
-      const note = (text: string) => (tty ? process.stderr.write(`\r\x1b[K${text}\n`) : Effect.runSync(Console.error(text)))
+      const note = (text: string) =>
+        tty ? process.stderr.write(`\r\x1b[K${text}\n`) : Effect.runSync(Console.error(text))
       note(
         [
           `hitstream demo: a Live Stream simulator on ${sim.baseUrl}, and the client reading it.`,
@@ -270,7 +327,9 @@ export const demo = Command.make(
         write: (hits) =>
           Effect.sync(() => {
             for (const h of hits) {
-              process.stdout.write(`${String(h.pageName ?? "").padEnd(40)} ${String(h["geoCity"] ?? "").padEnd(10)} ${h.hitIdHigh}\n`)
+              process.stdout.write(
+                `${String(h.pageName ?? "").padEnd(40)} ${String(h["geoCity"] ?? "").padEnd(10)} ${h.hitIdHigh}\n`
+              )
             }
           }),
         close: Effect.void,
@@ -311,7 +370,5 @@ export const hitstream = Command.make("hitstream").pipe(
   Command.withDescription(
     "An Effect-native client for the Adobe Analytics Live Stream API, with a simulator to try it without credentials."
   ),
-  Command.withSubcommands([run, enable, SimulatorCommand.make(parseYaml), demo])
+  Command.withSubcommands([run, enable, SimulatorCommand.make(parseYaml, Deferred.await(shutdown)), demo])
 )
-
-export type _Journal = ConnectionJournal.ConnectionJournal

@@ -14,7 +14,13 @@ import { Cause, Deferred, Effect, Exit } from "effect"
 import { Command } from "effect/cli"
 import * as Commands from "./Commands.ts"
 
-const usageErrors = new Set(["SettingsError", "ConfigError", "ScenarioFileError", "SimulatorStartError", "InvalidPolicyOption"])
+const usageErrors = new Set([
+  "SettingsError",
+  "ConfigError",
+  "ScenarioFileError",
+  "SimulatorStartError",
+  "InvalidPolicyOption"
+])
 const fatalErrors = new Set(["StreamFatalError", "RedirectRejected", "AuthError", "EnableError"])
 
 /**
@@ -27,7 +33,12 @@ export const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Cause.hasInterruptsOnly(exit.cause)) return 0
   const error = Cause.squash(exit.cause) as { readonly _tag?: string }
   const tag = error?._tag ?? ""
-  if (usageErrors.has(tag) || tag.startsWith("CliError") || (error as object) instanceof Error && /CliError/.test(String((error as Error).name))) return 2
+  if (
+    usageErrors.has(tag) ||
+    tag.startsWith("CliError") ||
+    ((error as object) instanceof Error && /CliError/.test(String((error as Error).name)))
+  )
+    return 2
   if (fatalErrors.has(tag)) return 3
   return 1
 }
@@ -36,7 +47,11 @@ const messageOf = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
   if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return undefined
   const error = Cause.squash(exit.cause) as { readonly _tag?: string; readonly message?: string }
   // The CLI module has already printed its own usage errors with the help text.
-  if (String(error?._tag ?? "").includes("CliError") || exitCode(exit) === 2 && error?.message === undefined) return undefined
+  if (
+    String(error?._tag ?? "").includes("CliError") ||
+    (exitCode(exit) === 2 && error?.message === undefined)
+  )
+    return undefined
   return error?.message ?? String(error)
 }
 
@@ -46,7 +61,9 @@ const messageOf = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
  * @since 0.1.0
  */
 export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)) => {
-  const program = Command.runWith(Commands.hitstream, { version: "0.1.0" })(argv).pipe(Effect.provide(NodeServices.layer))
+  const program = Command.runWith(Commands.hitstream, { version: "0.1.0" })(argv).pipe(
+    Effect.provide(NodeServices.layer)
+  )
   const fiber = Effect.runFork(program)
   let signals = 0
   const onSignal = (signal: NodeJS.Signals) => {

@@ -18,7 +18,13 @@ import { createServer } from "node:http"
  */
 export const layer = (port: number, live: LiveStream.LiveStream["Service"]) => {
   const routes = Layer.mergeAll(
-    HttpRouter.add("GET", "/metrics", Effect.map(PrometheusMetrics.format(), (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4" }))),
+    HttpRouter.add(
+      "GET",
+      "/metrics",
+      Effect.map(PrometheusMetrics.format(), (text) =>
+        HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4" })
+      )
+    ),
     HttpRouter.add(
       "GET",
       "/healthz",
@@ -26,7 +32,10 @@ export const layer = (port: number, live: LiveStream.LiveStream["Service"]) => {
         const statuses = yield* SubscriptionRef.get(live.status)
         const failed = statuses.filter((s) => s.state._tag === "Failed")
         return HttpServerResponse.jsonUnsafe(
-          { ok: failed.length === 0, slots: statuses.map((s) => ({ slot: s.slot, state: s.state._tag, hits: s.hits })) },
+          {
+            ok: failed.length === 0,
+            slots: statuses.map((s) => ({ slot: s.slot, state: s.state._tag, hits: s.hits }))
+          },
           { status: failed.length === 0 ? 200 : 503 }
         )
       })

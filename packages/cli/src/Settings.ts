@@ -69,15 +69,25 @@ export const readConfigFile = (path: string) =>
   Effect.gen(function* () {
     const text = yield* Effect.tryPromise({
       try: () => readFile(path, "utf8"),
-      catch: (e) => new SettingsError({ field: "config", message: `cannot read the config file ${path}: ${(e as Error).message}` })
+      catch: (e) =>
+        new SettingsError({
+          field: "config",
+          message: `cannot read the config file ${path}: ${(e as Error).message}`
+        })
     })
     const value = yield* Effect.try({
       try: () => (/\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text)) as unknown,
       catch: (e) =>
-        new SettingsError({ field: "config", message: `the config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? "YAML" : "JSON"}: ${(e as Error).message}` })
+        new SettingsError({
+          field: "config",
+          message: `the config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? "YAML" : "JSON"}: ${(e as Error).message}`
+        })
     })
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      return yield* new SettingsError({ field: "config", message: `the config file ${path} must hold an object of settings` })
+      return yield* new SettingsError({
+        field: "config",
+        message: `the config file ${path} must hold an object of settings`
+      })
     }
     const record = value as Record<string, unknown>
     for (const key of Object.keys(record)) {
@@ -135,7 +145,11 @@ export const readSecretFiles = (settings: Record<string, string>) =>
       if (path === undefined) continue
       const text = yield* Effect.tryPromise({
         try: () => readFile(path, "utf8"),
-        catch: (e) => new SettingsError({ field: fileKey, message: `cannot read --${flagName(fileKey)} ${path}: ${(e as Error).message}` })
+        catch: (e) =>
+          new SettingsError({
+            field: fileKey,
+            message: `cannot read --${flagName(fileKey)} ${path}: ${(e as Error).message}`
+          })
       })
       out[key] = text.trim()
       delete out[fileKey]
@@ -160,18 +174,36 @@ export interface ProgramSettings {
   readonly rotateGzip: boolean
 }
 
-const choice = <A extends string>(field: string, value: string | undefined, choices: ReadonlyArray<A>, fallback: A) => {
+const choice = <A extends string>(
+  field: string,
+  value: string | undefined,
+  choices: ReadonlyArray<A>,
+  fallback: A
+) => {
   if (value === undefined) return Effect.succeed(fallback)
   return (choices as ReadonlyArray<string>).includes(value)
     ? Effect.succeed(value as A)
-    : Effect.fail(new SettingsError({ field, message: `--${flagName(field)} is ${JSON.stringify(value)}; it must be one of ${choices.join(", ")}` }))
+    : Effect.fail(
+        new SettingsError({
+          field,
+          message: `--${flagName(field)} is ${JSON.stringify(value)}; it must be one of ${choices.join(", ")}`
+        })
+      )
 }
 
 const defaultStateDir = () =>
   join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "hitstream")
 
 const sizePattern = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i
-const sizeUnits: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 }
+const sizeUnits: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3
+}
 
 /**
  * @since 0.1.0
@@ -184,19 +216,28 @@ export const programSettings = (settings: Record<string, string>) =>
         ? { _tag: "Stdout" }
         : sinkText.startsWith("file:") && sinkText.length > 5
           ? { _tag: "File", path: sinkText.slice(5) }
-          : yield* new SettingsError({ field: "sink", message: `--sink is ${JSON.stringify(sinkText)}; it must be stdout or file:PATH` })
+          : yield* new SettingsError({
+              field: "sink",
+              message: `--sink is ${JSON.stringify(sinkText)}; it must be stdout or file:PATH`
+            })
     let metricsPort: number | undefined
     if (settings.metricsPort !== undefined) {
       metricsPort = Number(settings.metricsPort)
       if (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535) {
-        return yield* new SettingsError({ field: "metricsPort", message: `--metrics-port is ${JSON.stringify(settings.metricsPort)}; it must be a port from 1 to 65535` })
+        return yield* new SettingsError({
+          field: "metricsPort",
+          message: `--metrics-port is ${JSON.stringify(settings.metricsPort)}; it must be a port from 1 to 65535`
+        })
       }
     }
     let rotateSize: number | undefined
     if (settings.rotateSize !== undefined) {
       const m = sizePattern.exec(settings.rotateSize.trim())
       if (m === null) {
-        return yield* new SettingsError({ field: "rotateSize", message: `--rotate-size is ${JSON.stringify(settings.rotateSize)}; write it like 100MB or 1GB` })
+        return yield* new SettingsError({
+          field: "rotateSize",
+          message: `--rotate-size is ${JSON.stringify(settings.rotateSize)}; write it like 100MB or 1GB`
+        })
       }
       rotateSize = Number(m[1]) * sizeUnits[(m[2] ?? "b").toLowerCase()]
     }
@@ -204,7 +245,10 @@ export const programSettings = (settings: Record<string, string>) =>
     if (settings.rotateInterval !== undefined) {
       const d = Config.parseDuration(settings.rotateInterval)
       if (Option.isNone(d)) {
-        return yield* new SettingsError({ field: "rotateInterval", message: `--rotate-interval is ${JSON.stringify(settings.rotateInterval)}; write it like 1h or 15m` })
+        return yield* new SettingsError({
+          field: "rotateInterval",
+          message: `--rotate-interval is ${JSON.stringify(settings.rotateInterval)}; write it like 1h or 15m`
+        })
       }
       rotateInterval = Duration.toMillis(d.value)
     }
@@ -228,6 +272,7 @@ export const programSettings = (settings: Record<string, string>) =>
  */
 export const clientSettings = (settings: Record<string, string>) => {
   const client: Record<string, string> = {}
-  for (const key of Object.keys(Config.ClientConfigInput.fields)) if (settings[key] !== undefined) client[key] = settings[key]
+  for (const key of Object.keys(Config.ClientConfigInput.fields))
+    if (settings[key] !== undefined) client[key] = settings[key]
   return Config.decode(client)
 }

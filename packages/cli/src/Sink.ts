@@ -45,7 +45,8 @@ export interface Sink {
  */
 export const render = (hits: ReadonlyArray<Hit.Hit>, format: "raw" | "json"): string => {
   let out = ""
-  for (let i = 0; i < hits.length; i++) out += (format === "raw" ? Hit.recordText(hits[i]) : Hit.toJson(hits[i])) + "\n"
+  for (let i = 0; i < hits.length; i++)
+    out += (format === "raw" ? Hit.recordText(hits[i]) : Hit.toJson(hits[i])) + "\n"
   return out
 }
 
@@ -56,7 +57,8 @@ export const render = (hits: ReadonlyArray<Hit.Hit>, format: "raw" | "json"): st
  */
 export const stdout = (format: "raw" | "json", out: NodeJS.WritableStream = process.stdout): Sink => {
   let written = 0
-  const failure = (e: unknown) => new SinkError({ target: "stdout", message: `cannot write to stdout: ${(e as Error).message}` })
+  const failure = (e: unknown) =>
+    new SinkError({ target: "stdout", message: `cannot write to stdout: ${(e as Error).message}` })
   return {
     write: (hits) =>
       Effect.callback<void, SinkError>((resume) => {
@@ -101,7 +103,10 @@ const stamp = (millis: number) => new Date(millis).toISOString().replace(/[:.]/g
 export const file = (options: FileOptions) =>
   Effect.gen(function* () {
     const failure = (e: unknown) =>
-      new SinkError({ target: options.path, message: `cannot write ${options.path}: ${(e as Error).message}` })
+      new SinkError({
+        target: options.path,
+        message: `cannot write ${options.path}: ${(e as Error).message}`
+      })
     const openFile = Effect.tryPromise({ try: () => open(options.path, "a"), catch: failure })
     let handle: FileHandle = yield* openFile
     let size = yield* Effect.tryPromise({ try: () => stat(options.path).then((s) => s.size), catch: failure })

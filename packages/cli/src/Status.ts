@@ -50,7 +50,9 @@ export const run = (
       const now = yield* Clock.currentTimeMillis
       const elapsed = Math.max(1, now - previousAt) / 1000
       const counters = yield* live.counters
-      const parts = statuses.map((s) => describeSlot(s, now, (s.hits - (previous.get(s.slot) ?? s.hits)) / elapsed))
+      const parts = statuses.map((s) =>
+        describeSlot(s, now, (s.hits - (previous.get(s.slot) ?? s.hits)) / elapsed)
+      )
       previous = new Map(statuses.map((s) => [s.slot, s.hits]))
       previousAt = now
       if (options.tty) {

@@ -28,7 +28,11 @@ export interface Entry {
  *
  * @since 0.1.0
  */
-export const waitOnStart = (entry: Entry | undefined, policy: ReconnectPolicy.Options, now: number): number =>
+export const waitOnStart = (
+  entry: Entry | undefined,
+  policy: ReconnectPolicy.Options,
+  now: number
+): number =>
   entry === undefined
     ? 0
     : entry.alive
@@ -100,7 +104,10 @@ export class ConnectionJournal extends Context.Service<
             const target = file(slot)
             const temporary = `${target}.tmp`
             return fs
-              .writeFileString(temporary, JSON.stringify({ lastEnd: at, alive, at: new Date(at).toISOString() }))
+              .writeFileString(
+                temporary,
+                JSON.stringify({ lastEnd: at, alive, at: new Date(at).toISOString() })
+              )
               .pipe(
                 Effect.andThen(fs.rename(temporary, target)),
                 Effect.catch((error) => Effect.logWarning(`cannot write ${target}`, error.message))

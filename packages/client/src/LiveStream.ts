@@ -349,7 +349,9 @@ export class LiveStream extends Context.Service<
           // reaches the consumer.
           const stopThis = Effect.forEach(fibers, Fiber.interrupt, { discard: true }).pipe(
             Effect.andThen(Queue.end(queue)),
-            Effect.andThen(Effect.forEach(slots, (slot) => setState(slot, { _tag: "Idle" }), { discard: true }))
+            Effect.andThen(
+              Effect.forEach(slots, (slot) => setState(slot, { _tag: "Idle" }), { discard: true })
+            )
           )
           running.add(stopThis)
           yield* Effect.addFinalizer(() => Effect.sync(() => running.delete(stopThis)))

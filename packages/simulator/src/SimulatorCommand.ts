@@ -22,7 +22,11 @@ const parseRate = (value: string) =>
     ? Effect.succeed(Number.POSITIVE_INFINITY)
     : Number.isFinite(Number(value)) && Number(value) >= 0
       ? Effect.succeed(Number(value))
-      : Effect.fail(new ScenarioFileError({ message: `--rate is ${JSON.stringify(value)}; it must be a number of hits per second (0 or more) or 'max'` }))
+      : Effect.fail(
+          new ScenarioFileError({
+            message: `--rate is ${JSON.stringify(value)}; it must be a number of hits per second (0 or more) or 'max'`
+          })
+        )
 
 /**
  * A scenario file that cannot be read or is not a scenario.
@@ -43,37 +47,66 @@ export const readScenario = (path: string, parseYaml?: (text: string) => unknown
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs
       .readFileString(path)
-      .pipe(Effect.mapError((e) => new ScenarioFileError({ message: `cannot read the scenario file ${path}: ${e.message}` })))
+      .pipe(
+        Effect.mapError(
+          (e) => new ScenarioFileError({ message: `cannot read the scenario file ${path}: ${e.message}` })
+        )
+      )
     const value = yield* Effect.try({
       try: () => (/\.ya?ml$/i.test(path) && parseYaml ? parseYaml(text) : JSON.parse(text)),
-      catch: (e) => new ScenarioFileError({ message: `the scenario file ${path} is not valid ${/\.ya?ml$/i.test(path) ? "YAML" : "JSON"}: ${String(e)}` })
+      catch: (e) =>
+        new ScenarioFileError({
+          message: `the scenario file ${path} is not valid ${/\.ya?ml$/i.test(path) ? "YAML" : "JSON"}: ${String(e)}`
+        })
     })
     return yield* Scenario.decode(value).pipe(
-      Effect.mapError((e) => new ScenarioFileError({ message: `the scenario file ${path} is not a scenario: ${e.message}` }))
+      Effect.mapError(
+        (e) => new ScenarioFileError({ message: `the scenario file ${path} is not a scenario: ${e.message}` })
+      )
     )
   })
 
 /**
- * Builds the `simulate` command; `parseYaml` enables YAML scenario files.
+ * Builds the `simulate` command; `parseYaml` enables YAML scenario files, and the simulator
+ * serves until `until` completes (a program's shutdown signal), or forever.
  *
  * @since 0.1.0
  */
-export const make = (parseYaml?: (text: string) => unknown) =>
+export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect<void> = Effect.never) =>
   Command.make(
     "simulate",
     {
-      port: Flag.Int("port").pipe(Flag.withDescription("port of the main listener (0: any free port)"), Flag.withDefault(8080)),
-      host: Flag.String("host").pipe(Flag.withDescription("address to listen on"), Flag.withDefault("127.0.0.1")),
+      port: Flag.Int("port").pipe(
+        Flag.withDescription("port of the main listener (0: any free port)"),
+        Flag.withDefault(8080)
+      ),
+      host: Flag.String("host").pipe(
+        Flag.withDescription("address to listen on"),
+        Flag.withDefault("127.0.0.1")
+      ),
       rate,
-      totalHits: Flag.Int("total-hits").pipe(Flag.withDescription("stop generating after this many hits"), Flag.optional),
-      seed: Flag.Int("seed").pipe(Flag.withDescription("seed of the deterministic hit generator"), Flag.withDefault(1)),
-      scenario: Flag.String("scenario").pipe(
-        Flag.withDescription("a JSON or YAML file of scripted steps per connection attempt (see docs/simulator.md)"),
+      totalHits: Flag.Int("total-hits").pipe(
+        Flag.withDescription("stop generating after this many hits"),
         Flag.optional
       ),
-      clientId: Flag.String("client-id").pipe(Flag.withDescription("the client id to accept"), Flag.withDefault("hitstream-demo")),
+      seed: Flag.Int("seed").pipe(
+        Flag.withDescription("seed of the deterministic hit generator"),
+        Flag.withDefault(1)
+      ),
+      scenario: Flag.String("scenario").pipe(
+        Flag.withDescription(
+          "a JSON or YAML file of scripted steps per connection attempt (see docs/simulator.md)"
+        ),
+        Flag.optional
+      ),
+      clientId: Flag.String("client-id").pipe(
+        Flag.withDescription("the client id to accept"),
+        Flag.withDefault("hitstream-demo")
+      ),
       gracePeriod: Flag.Int("grace-period-ms").pipe(
-        Flag.withDescription("how long a dropped connection still counts as open (the load balancer's blindness)"),
+        Flag.withDescription(
+          "how long a dropped connection still counts as open (the load balancer's blindness)"
+        ),
         Flag.withDefault(30_000)
       ),
       redirect: Flag.Literals("redirect", ["never", "first", "always"]).pipe(
@@ -82,7 +115,9 @@ export const make = (parseYaml?: (text: string) => unknown) =>
       )
     },
     Effect.fnUntraced(function* (flags) {
-      const steps = Option.isSome(flags.scenario) ? (yield* readScenario(flags.scenario.value, parseYaml)).steps : []
+      const steps = Option.isSome(flags.scenario)
+        ? (yield* readScenario(flags.scenario.value, parseYaml)).steps
+        : []
       const clientSecret = process.env.HITSTREAM_SIMULATOR_SECRET ?? "demo-secret"
       const options = {
         host: flags.host,
@@ -112,7 +147,7 @@ export const make = (parseYaml?: (text: string) => unknown) =>
             `Ctrl-C stops it.`
           ].join("\n")
         )
-        return yield* Effect.never
+        yield* until
       }).pipe(Effect.provide(Simulator.layer(options)))
     })
   ).pipe(
