@@ -158,13 +158,16 @@ export class Gunzip {
     }
   }
 
-  /** The bytes this chunk completes, and the fault if the data turned out to be bad. */
-  push(chunk: Uint8Array): Promise<Gunzip.Result> {
+  /** The bytes these chunks complete, and the fault if the data turned out to be bad. */
+  push(chunks: ReadonlyArray<Uint8Array>): Promise<Gunzip.Result> {
     if (this.failure !== undefined) return Promise.resolve(this.settle())
-    this.compressed += chunk.length
     return new Promise((resolve) => {
       this.pending = resolve
-      this.zlib.write(chunk)
+      // Every chunk already received, then one flush: one trip to zlib's thread per batch.
+      for (let i = 0; i < chunks.length; i++) {
+        this.compressed += chunks[i].length
+        this.zlib.write(chunks[i])
+      }
       this.zlib.flush(constants.Z_SYNC_FLUSH, () => this.resolve())
     })
   }
@@ -194,6 +197,14 @@ export declare namespace Gunzip {
   }
 }
 
+const batch = 16
+
+const slices = (chunks: ReadonlyArray<Uint8Array>): Array<ReadonlyArray<Uint8Array>> => {
+  const out: Array<ReadonlyArray<Uint8Array>> = []
+  for (let i = 0; i < chunks.length; i += batch) out.push(chunks.slice(i, i + batch))
+  return out
+}
+
 const emit = (result: Gunzip.Result): Stream.Stream<Uint8Array, GzipError> => {
   const output = Stream.fromArray(result.output)
   return result.error === undefined ? output : Stream.concat(output, Stream.fail(result.error))
@@ -215,11 +226,14 @@ export const gunzip = <E, R>(
     ).pipe(
       Effect.map((g) =>
         self.pipe(
+          Stream.chunks,
+          // Chunks that arrived together are inflated together, a bounded batch at a time.
+          Stream.flatMap((chunks) => (chunks.length <= batch ? Stream.succeed(chunks) : Stream.fromIterable(slices(chunks)))),
           Stream.concat(Stream.succeed(undefined)),
-          Stream.flatMap((chunk) =>
+          Stream.flatMap((chunks) =>
             Stream.unwrap(
               Effect.map(
-                Effect.promise(() => (chunk === undefined ? g.end() : g.push(chunk))),
+                Effect.promise(() => (chunks === undefined ? g.end() : g.push(chunks))),
                 emit
               )
             )
@@ -236,4 +250,5 @@ export const gunzip = <E, R>(
  */
 export const decode = <E, R>(
   self: Stream.Stream<Uint8Array, E, R>
-): Stream.Stream<Framed, E | GzipError, R> => decodeUncompressed(gunzip(self))
+): Stream.Stream<Framed, E | GzipError, R> =>
+  decodeUncompressed(gunzip(self))
