@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick | --long] [--json]
+import * as Bench from "../src/Bench.ts"
+import * as Stats from "../src/Stats.ts"
+
+const args = new Set(process.argv.slice(2))
+const sizes = args.has("--quick") ? Bench.quick : args.has("--long") ? Bench.long : Bench.full
+const json = args.has("--json")
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+const started = performance.now()
+const rows: Array<Stats.Row> = []
+for (const figure of [Bench.decode, Bench.endToEnd, Bench.memory, Bench.latency, Bench.reconnect]) {
+  rows.push(...(await figure(sizes, log)))
+}
+log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`)
+if (json) {
+  process.stdout.write(`${JSON.stringify({ environment: Stats.environment(), rows: rows.map(Stats.summarise), raw: rows }, null, 2)}\n`)
+} else {
+  process.stdout.write(`${Stats.table(rows)}\n`)
+}
+process.exit(0)
