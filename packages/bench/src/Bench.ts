@@ -90,7 +90,9 @@ export const decode = async (sizes: Sizes, log: (s: string) => void): Promise<Ar
   for (let r = 0; r < sizes.rounds; r++) {
     b.push(await time(() => Pipelines.naive(corpus.chunks)))
     h.push(await time(() => Effect.runPromise(Pipelines.hitstream(corpus.chunks, new Dedup.Dedup(), true))))
-    log(`decode round ${r + 1}: hitstream ${(sizes.decodeHits / h[r]).toFixed(0)} hits/s, naive ${(sizes.decodeHits / b[r]).toFixed(0)} hits/s`)
+    log(
+      `decode round ${r + 1}: hitstream ${(sizes.decodeHits / h[r]).toFixed(0)} hits/s, naive ${(sizes.decodeHits / b[r]).toFixed(0)} hits/s`
+    )
   }
   return [
     {
@@ -127,7 +129,9 @@ interface SimulatorEndpoint {
 const startSimulator = (totalHits: number) =>
   new Promise<SimulatorEndpoint>((resolve, reject) => {
     const script = fileURLToPath(new URL("./SimulatorProcess.ts", import.meta.url))
-    const child = spawn(process.execPath, [script, String(totalHits)], { stdio: ["ignore", "pipe", "inherit"] })
+    const child = spawn(process.execPath, [script, String(totalHits)], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
     let out = ""
     child.stdout!.on("data", (d) => {
       out += d
@@ -140,7 +144,11 @@ const startSimulator = (totalHits: number) =>
 const token = async (sim: SimulatorEndpoint) => {
   const response = await fetch(sim.tokenUrl, {
     method: "POST",
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: sim.clientId, client_secret: sim.clientSecret })
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: sim.clientId,
+      client_secret: sim.clientSecret
+    })
   })
   return ((await response.json()) as { access_token: string }).access_token
 }
@@ -152,7 +160,13 @@ const naiveClient = (sim: SimulatorEndpoint, hits: number, write?: (line: string
       new Promise<void>((resolve, reject) => {
         const request = Http.get(
           sim.url,
-          { headers: { authorization: `Bearer ${accessToken}`, "x-api-key": sim.clientId, "accept-encoding": "gzip" } },
+          {
+            headers: {
+              authorization: `Bearer ${accessToken}`,
+              "x-api-key": sim.clientId,
+              "accept-encoding": "gzip"
+            }
+          },
           (res) => {
             let tail = ""
             let count = 0
@@ -229,12 +243,20 @@ export const endToEnd = async (sizes: Sizes, log: (s: string) => void): Promise<
       file.h.push(
         await time(async () => {
           const sink = await Effect.runPromise(
-            Sink.file({ path: hitstreamPath, format: "raw", rotateSize: undefined, rotateInterval: undefined, rotateGzip: false })
+            Sink.file({
+              path: hitstreamPath,
+              format: "raw",
+              rotateSize: undefined,
+              rotateInterval: undefined,
+              rotateGzip: false
+            })
           )
           await hitstreamClient(sim, sizes.e2eHits, sink)
         })
       )
-      log(`end to end round ${r + 1}: hitstream ${(sizes.e2eHits / count.h[r]).toFixed(0)} hits/s, naive ${(sizes.e2eHits / count.b[r]).toFixed(0)} hits/s`)
+      log(
+        `end to end round ${r + 1}: hitstream ${(sizes.e2eHits / count.h[r]).toFixed(0)} hits/s, naive ${(sizes.e2eHits / count.b[r]).toFixed(0)} hits/s`
+      )
     }
     const rate = (xs: Array<number>) => xs.map((s) => sizes.e2eHits / s)
     return [
@@ -280,7 +302,9 @@ const memoryRun = (pipeline: "hitstream" | "naive", milestones: ReadonlyArray<nu
     })
     let out = ""
     child.stdout!.on("data", (d) => (out += d))
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`memory run of ${pipeline} exited ${code}`))))
+    child.on("close", (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`memory run of ${pipeline} exited ${code}`))
+    )
   })
 
 /**
@@ -298,7 +322,9 @@ export const memory = async (sizes: Sizes, log: (s: string) => void): Promise<Ar
       baseline: [mb(b.at[i].heapUsed - b.warm.heapUsed)],
       better: "none",
       target: "< 10 MB",
-      note: h.gc ? "after gc, each pipeline in its own process; a ratio of near-zero growths means nothing" : "no --expose-gc: includes garbage"
+      note: h.gc
+        ? "after gc, each pipeline in its own process; a ratio of near-zero growths means nothing"
+        : "no --expose-gc: includes garbage"
     },
     {
       figure: `RSS at ${milestone.toLocaleString("en")} hits`,

@@ -20,7 +20,10 @@ export interface Corpus {
 /**
  * @since 0.1.0
  */
-export const make = (hits: number, options: { readonly seed?: number; readonly chunkSize?: number } = {}): Corpus => {
+export const make = (
+  hits: number,
+  options: { readonly seed?: number; readonly chunkSize?: number } = {}
+): Corpus => {
   const seed = options.seed ?? 7
   const chunkSize = options.chunkSize ?? 16_384
   const parts: Array<string> = []
@@ -31,6 +34,7 @@ export const make = (hits: number, options: { readonly seed?: number; readonly c
   const text = Buffer.from(parts.join(""))
   const gz = gzipSync(text)
   const chunks: Array<Uint8Array> = []
-  for (let offset = 0; offset < gz.length; offset += chunkSize) chunks.push(gz.subarray(offset, offset + chunkSize))
+  for (let offset = 0; offset < gz.length; offset += chunkSize)
+    chunks.push(gz.subarray(offset, offset + chunkSize))
   return { hits, uncompressedBytes: text.length, chunks }
 }

@@ -13,7 +13,9 @@ const totalHits = Number(process.argv[2] ?? 100_000)
 NodeRuntime.runMain(
   Effect.gen(function* () {
     const sim = yield* Simulator.Simulator
-    process.stdout.write(`${JSON.stringify({ url: sim.streamUrl(), tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret })}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ url: sim.streamUrl(), tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret })}\n`
+    )
     return yield* Effect.never
   }).pipe(
     Effect.provide(

@@ -32,13 +32,21 @@ export const median = (values: ReadonlyArray<number>): number => {
 
 /** The ratio in the direction where 1.0 is parity and more is better for hitstream. */
 const ratios = (row: Row): Array<number> =>
-  row.better === "none" ? [] : row.hitstream.map((h, i) => {
-    const b = row.baseline[i] ?? Number.NaN
-    return row.better === "higher" ? h / b : b / h
-  })
+  row.better === "none"
+    ? []
+    : row.hitstream.map((h, i) => {
+        const b = row.baseline[i] ?? Number.NaN
+        return row.better === "higher" ? h / b : b / h
+      })
 
 const fmt = (n: number) =>
-  !Number.isFinite(n) ? "-" : Math.abs(n) >= 1000 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(3)
+  !Number.isFinite(n)
+    ? "-"
+    : Math.abs(n) >= 1000
+      ? n.toFixed(0)
+      : Math.abs(n) >= 10
+        ? n.toFixed(1)
+        : n.toFixed(3)
 
 /**
  * @since 0.1.0
@@ -75,7 +83,17 @@ export const environment = () => ({
  */
 export const table = (rows: ReadonlyArray<Row>): string => {
   const env = environment()
-  const header = ["figure", "unit", "hitstream", "baseline", "ratio", "rounds", "ratio min/median/max", "target", "note"]
+  const header = [
+    "figure",
+    "unit",
+    "hitstream",
+    "baseline",
+    "ratio",
+    "rounds",
+    "ratio min/median/max",
+    "target",
+    "note"
+  ]
   const body = rows.map((row) => {
     const s = summarise(row)
     return [
@@ -85,7 +103,9 @@ export const table = (rows: ReadonlyArray<Row>): string => {
       fmt(s.baseline),
       Number.isFinite(s.ratio) ? `${s.ratio.toFixed(2)}x` : "-",
       String(s.rounds),
-      Number.isFinite(s.ratio) ? `${s.ratioMin.toFixed(2)} / ${s.ratio.toFixed(2)} / ${s.ratioMax.toFixed(2)}` : "-",
+      Number.isFinite(s.ratio)
+        ? `${s.ratioMin.toFixed(2)} / ${s.ratio.toFixed(2)} / ${s.ratioMax.toFixed(2)}`
+        : "-",
       s.target,
       s.note
     ]

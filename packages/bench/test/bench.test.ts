@@ -8,7 +8,10 @@ const bin = fileURLToPath(new URL("../bin/bench.ts", import.meta.url))
 
 describe("npm run bench -- --quick", () => {
   it("runs and prints every row", { timeout: 120_000 }, () => {
-    const out = execFileSync(process.execPath, ["--expose-gc", bin, "--quick"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+    const out = execFileSync(process.execPath, ["--expose-gc", bin, "--quick"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     for (const row of [
       "decode pipeline",
       "end to end, loopback, counting",
@@ -25,7 +28,9 @@ describe("npm run bench -- --quick", () => {
     assert.match(out, /node v\d+/)
     assert.match(out, /\d+ cores/)
     // Every data row has a value in both columns.
-    const rows = out.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| figure") && !l.startsWith("| ---"))
+    const rows = out
+      .split("\n")
+      .filter((l) => l.startsWith("| ") && !l.startsWith("| figure") && !l.startsWith("| ---"))
     assert.isAtLeast(rows.length, 15)
     for (const row of rows) {
       const cells = row.split("|").map((c) => c.trim())

@@ -13,7 +13,7 @@
 import { Hit } from "@hitstream/core"
 import { Clock, Effect, Schema } from "effect"
 import { createReadStream, createWriteStream } from "node:fs"
-import { type FileHandle, open, rename, stat, unlink } from "node:fs/promises"
+import { open, rename, unlink } from "node:fs/promises"
 import { pipeline } from "node:stream/promises"
 import { createGzip } from "node:zlib"
 
@@ -107,24 +107,44 @@ export const file = (options: FileOptions) =>
         target: options.path,
         message: `cannot write ${options.path}: ${(e as Error).message}`
       })
-    const openFile = Effect.tryPromise({ try: () => open(options.path, "a"), catch: failure })
-    let handle: FileHandle = yield* openFile
-    let size = yield* Effect.tryPromise({ try: () => stat(options.path).then((s) => s.size), catch: failure })
+    // A write stream buffers and writes in the background; a batch waits only when the stream
+    // asks for a drain. fsync needs the descriptor, so the stream is opened on one.
+    const openFile = Effect.tryPromise({
+      try: async () => {
+        const handle = await open(options.path, "a")
+        const size = (await handle.stat()).size
+        return { handle, size, out: handle.createWriteStream({ autoClose: false }) }
+      },
+      catch: failure
+    })
+    let current = yield* openFile
+    let size = current.size
     let openedAt = yield* Clock.currentTimeMillis
     let written = 0
+    let broken: unknown = undefined
     const compressions: Array<Promise<void>> = []
+    const watch = (out: typeof current.out) => out.on("error", (e) => (broken ??= e))
+    watch(current.out)
+
+    // Everything written reaches the file, then the disk.
+    const settle = (file: typeof current) =>
+      Effect.tryPromise({
+        try: async () => {
+          // An empty write's callback runs once every write before it is done.
+          await new Promise<void>((resolve, reject) =>
+            file.out.write("", (e?: Error | null) => (e ? reject(e) : resolve()))
+          )
+          await file.handle.sync()
+          await file.handle.close()
+        },
+        catch: failure
+      })
 
     const rotate = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const target = `${options.path}.${stamp(now)}`
-      yield* Effect.tryPromise({
-        try: async () => {
-          await handle.sync()
-          await handle.close()
-          await rename(options.path, target)
-        },
-        catch: failure
-      })
+      yield* settle(current)
+      yield* Effect.tryPromise({ try: () => rename(options.path, target), catch: failure })
       if (options.rotateGzip) {
         compressions.push(
           pipeline(createReadStream(target), createGzip(), createWriteStream(`${target}.gz`))
@@ -132,7 +152,8 @@ export const file = (options: FileOptions) =>
             .catch(() => undefined)
         )
       }
-      handle = yield* openFile
+      current = yield* openFile
+      watch(current.out)
       size = 0
       openedAt = now
     })
@@ -141,6 +162,7 @@ export const file = (options: FileOptions) =>
       write: (hits) =>
         Effect.gen(function* () {
           if (hits.length === 0) return
+          if (broken !== undefined) return yield* failure(broken)
           const now = yield* Clock.currentTimeMillis
           if (
             size > 0 &&
@@ -150,18 +172,16 @@ export const file = (options: FileOptions) =>
             yield* rotate
           }
           const text = render(hits, options.format)
-          const bytes = Buffer.byteLength(text)
-          yield* Effect.tryPromise({ try: () => handle.write(text), catch: failure })
-          size += bytes
+          size += Buffer.byteLength(text)
           written += hits.length
+          const out = current.out
+          if (!out.write(text))
+            yield* Effect.callback<void>((resume) => void out.once("drain", () => resume(Effect.void)))
         }),
-      close: Effect.tryPromise({
-        try: async () => {
-          await handle.sync()
-          await handle.close()
-          await Promise.all(compressions)
-        },
-        catch: failure
+      close: Effect.gen(function* () {
+        yield* settle(current)
+        yield* Effect.promise(() => Promise.all(compressions))
+        if (broken !== undefined) return yield* failure(broken)
       }),
       written: () => written
     }

@@ -257,6 +257,31 @@ describe("hitstream (the binary)", () => {
     })
   )
 
+  it.live(
+    "--metrics-port serves Prometheus metrics and /healthz",
+    () =>
+      withSim({ rate: 100 }, (sim) =>
+        Effect.gen(function* () {
+          const { args, env } = connect(sim)
+          const port = 19_000 + Math.floor(Math.random() * 1000)
+          const child = start(["run", ...args, "--metrics-port", String(port)], env)
+          yield* until(() => child.stdout().split("\n").length > 20)
+          const metrics = yield* Effect.promise(() =>
+            fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
+          )
+          const health = yield* Effect.promise(() =>
+            fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status)
+          )
+          child.child.kill("SIGTERM")
+          yield* child.done
+          assert.match(metrics, /hitstream_hits_total\S* \d+/)
+          assert.include(metrics, "hitstream_bytes_total")
+          assert.strictEqual(health, 200)
+        })
+      ),
+    30_000
+  )
+
   it.live("--help lists every option of run", () =>
     Effect.gen(function* () {
       const help = yield* run(["run", "--help"])

@@ -228,7 +228,9 @@ export const gunzip = <E, R>(
         self.pipe(
           Stream.chunks,
           // Chunks that arrived together are inflated together, a bounded batch at a time.
-          Stream.flatMap((chunks) => (chunks.length <= batch ? Stream.succeed(chunks) : Stream.fromIterable(slices(chunks)))),
+          Stream.flatMap((chunks) =>
+            chunks.length <= batch ? Stream.succeed(chunks) : Stream.fromIterable(slices(chunks))
+          ),
           Stream.concat(Stream.succeed(undefined)),
           Stream.flatMap((chunks) =>
             Stream.unwrap(
@@ -250,5 +252,4 @@ export const gunzip = <E, R>(
  */
 export const decode = <E, R>(
   self: Stream.Stream<Uint8Array, E, R>
-): Stream.Stream<Framed, E | GzipError, R> =>
-  decodeUncompressed(gunzip(self))
+): Stream.Stream<Framed, E | GzipError, R> => decodeUncompressed(gunzip(self))
