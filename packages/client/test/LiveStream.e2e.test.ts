@@ -3,7 +3,7 @@ import { HitGenerator } from "@hitstream/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Stream } from "effect"
 import { Connection, LiveStream, TokenProvider } from "../src/index.ts"
-import { gaps, settledLog, withClient } from "./helpers.ts"
+import { gaps, withClient } from "./helpers.ts"
 
 const take = (n: number) =>
   Effect.gen(function* () {
@@ -58,7 +58,7 @@ describe("LiveStream against the simulator", () => {
           Effect.gen(function* () {
             const hits = yield* take(2500)
             assert.deepStrictEqual(idsOf(hits), expectedIds(sim.options.seed, 2500))
-            const log = yield* settledLog(sim)
+            const log = yield* sim.settledLog
             assert.strictEqual(log.filter((a) => a.end === "dropped").length, 10)
             assert.isAtLeast(
               log.reduce((n, a) => n + a.duplicatesSent, 0),
@@ -126,7 +126,7 @@ describe("LiveStream against the simulator", () => {
         const hits = yield* take(50)
         assert.strictEqual(hits.length, 50)
         assert.strictEqual(yield* (yield* TokenProvider.TokenProvider).fetches, 2)
-        const log = yield* settledLog(sim)
+        const log = yield* sim.settledLog
         assert.deepStrictEqual(
           log.map((a) => a.status),
           [401, 200]
@@ -147,7 +147,7 @@ describe("LiveStream against the simulator", () => {
       (sim) =>
         Effect.gen(function* () {
           assert.strictEqual((yield* take(20)).length, 20)
-          const log = yield* settledLog(sim)
+          const log = yield* sim.settledLog
           assert.deepStrictEqual(
             log.map((a) => a.status),
             [503, 409, 500, 200]
@@ -261,7 +261,7 @@ describe("LiveStream against the simulator", () => {
         Effect.gen(function* () {
           const hits = yield* take(600)
           assert.deepStrictEqual(idsOf(hits), expectedIds(sim.options.seed, 600))
-          const log = yield* settledLog(sim)
+          const log = yield* sim.settledLog
           assert.deepStrictEqual(
             log.map((a) => a.end),
             ["garbage", "truncated", "client-closed", "ended", "client-closed"]

@@ -46,17 +46,6 @@ export const withClient = <A, E>(
     )
   }).pipe(Effect.provide(Simulator.Simulator.layer({ gracePeriod: 200, ...simOptions })))
 
-/** The simulator's log once every connection's end has reached it. */
-export const settledLog = (sim: Sim) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 200; i++) {
-      const log = yield* sim.log
-      if (log.every((a) => a.end !== undefined)) return log
-      yield* Effect.sleep(10)
-    }
-    return yield* sim.log
-  })
-
 /** Gaps between the end of each attempt and the start of the next, per partition slot. */
 export const gaps = (log: ReadonlyArray<Simulator.Attempt>) => {
   const out: Array<number> = []

@@ -216,6 +216,11 @@ export class Simulator extends Context.Service<
     readonly options: Options
     /** Every stream request so far, in arrival order. */
     readonly log: Effect.Effect<ReadonlyArray<Attempt>>
+    /**
+     * The log once every connection's end has reached the server (a client's close arrives a
+     * moment after the client saw its last byte); waits at most 2 s.
+     */
+    readonly settledLog: Effect.Effect<ReadonlyArray<Attempt>>
     /** Every distinct hit sent so far, by index. */
     readonly sent: Effect.Effect<ReadonlyArray<SentHit>>
     /** Revokes every token issued so far: the next stream request with one gets 401. */
@@ -941,6 +946,7 @@ const make = Effect.fnUntraced(function* (options: Options) {
   redirectPort = yield* listen(options.redirectPort, "redirect")
   const mainPort = yield* listen(options.port, "main")
   const baseUrl = `http://${options.host}:${mainPort}`
+  const snapshotLog = Effect.sync(() => log.map((a) => ({ ...a })))
 
   return Simulator.of({
     baseUrl,
@@ -951,7 +957,11 @@ const make = Effect.fnUntraced(function* (options: Options) {
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     options,
-    log: Effect.sync(() => log.map((a) => ({ ...a }))),
+    log: snapshotLog,
+    settledLog: Effect.gen(function* () {
+      for (let i = 0; i < 200 && log.some((a) => a.end === undefined); i++) yield* Effect.sleep(10)
+      return yield* snapshotLog
+    }),
     sent,
     revokeTokens,
     dropConnections,

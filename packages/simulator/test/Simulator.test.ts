@@ -29,17 +29,6 @@ const credentials = (sim: Simulator.Simulator["Service"]) =>
     }
   })
 
-/** The log once the server has seen every connection end (a client's close reaches it a moment later). */
-const settledLog = (sim: Simulator.Simulator["Service"]) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 100; i++) {
-      const log = yield* sim.log
-      if (log.every((a) => a.end !== undefined)) return log
-      yield* Effect.sleep(10)
-    }
-    return yield* sim.log
-  })
-
 const idsIn = (record: string) => {
   const m = /"hitIdHigh":(\d+),"hitIdLow":(\d+)/.exec(record)
   return m === null ? undefined : { hitIdHigh: m[1], hitIdLow: m[2] }
@@ -234,7 +223,7 @@ describe("Simulator", () => {
             const resumed = records(later.raw).map(indexOf)
             // The last five hits again (the duplicates real clients see), then new ones.
             assert.deepStrictEqual(resumed.slice(0, 7), [95, 96, 97, 98, 99, 100, 101])
-            const log = yield* settledLog(sim)
+            const log = yield* sim.settledLog
             assert.deepStrictEqual(
               log.map((a) => [a.status, a.end]),
               [
@@ -328,7 +317,7 @@ describe("Simulator", () => {
         const stalled = yield* get(sim.streamUrl(), { headers, within: 800 })
         assert.strictEqual(stalled.ended, "stopped", "still open, sending nothing")
         assert.strictEqual(records(stalled.raw).length, 30)
-        const log = yield* settledLog(sim)
+        const log = yield* sim.settledLog
         assert.deepStrictEqual(
           log.map((a) => a.end),
           ["rejected", "rejected", "rejected", "rejected", "garbage", "truncated", "ended", "client-closed"]
