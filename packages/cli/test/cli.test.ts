@@ -246,14 +246,28 @@ describe("hitstream (the binary)", () => {
     30_000
   )
 
-  it.live("simulate prints the URL and credentials a client needs", () =>
+  it.live("simulate prints the URL and credentials a client needs, and plays a YAML scenario", () =>
     Effect.gen(function* () {
-      const sim = start(["simulate", "--port", "0", "--rate", "10"])
+      const scenario = join(tmp(), "faults.yaml")
+      writeFileSync(scenario, "steps:\n  - { status: 503, description: scripted outage }\n")
+      const sim = start(["simulate", "--port", "0", "--rate", "10", "--scenario", scenario])
       yield* until(() => sim.stderr().includes("Ctrl-C"))
+      const url = /HITSTREAM_URL=(\S+)/.exec(sim.stderr())![1]
+      const tokenUrl = /HITSTREAM_TOKEN_URL=(\S+)/.exec(sim.stderr())![1]
+      const reply = yield* Effect.promise(async () => {
+        const t = await fetch(tokenUrl, {
+          method: "POST",
+          body: new URLSearchParams({ grant_type: "client_credentials", client_id: "hitstream-demo", client_secret: "demo-secret" })
+        }).then((r) => r.json() as Promise<{ access_token: string }>)
+        const r = await fetch(url, { headers: { authorization: `Bearer ${t.access_token}`, "x-api-key": "hitstream-demo" } })
+        return { status: r.status, body: await r.text() }
+      })
       sim.child.kill("SIGTERM")
-      yield* sim.done
+      const done = yield* sim.done
+      assert.strictEqual(done.code, 0)
       assert.match(sim.stderr(), /HITSTREAM_URL=http:\/\/127\.0\.0\.1:\d+\/api\/1\/stream\/demo/)
       assert.include(sim.stderr(), "HITSTREAM_CLIENT_SECRET=demo-secret")
+      assert.deepStrictEqual([reply.status, JSON.parse(reply.body).error_description], [503, "scripted outage"])
     })
   )
 

@@ -3,9 +3,10 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
+import { parse as parseYaml } from "yaml"
 import * as SimulatorCommand from "../src/SimulatorCommand.ts"
 
-SimulatorCommand.make().pipe(
+SimulatorCommand.make(parseYaml).pipe(
   Command.run({ version: "0.1.0" }),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain
