@@ -11,7 +11,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Cause, Deferred, Effect, Exit } from "effect"
-import { Command } from "effect/cli"
+import { CliError, Command } from "effect/cli"
 import * as Commands from "./Commands.ts"
 
 const usageErrors = new Set([
@@ -31,27 +31,20 @@ const fatalErrors = new Set(["StreamFatalError", "RedirectRejected", "AuthError"
 export const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit)) return 0
   if (Cause.hasInterruptsOnly(exit.cause)) return 0
-  const error = Cause.squash(exit.cause) as { readonly _tag?: string }
+  const error = Cause.squash(exit.cause) as { readonly _tag?: string; readonly errors?: ReadonlyArray<unknown> }
   const tag = error?._tag ?? ""
-  if (
-    usageErrors.has(tag) ||
-    tag.startsWith("CliError") ||
-    ((error as object) instanceof Error && /CliError/.test(String((error as Error).name)))
-  )
-    return 2
+  // `--help` is a ShowHelp without errors; a bad flag is a ShowHelp carrying them.
+  if (tag === "ShowHelp") return (error.errors?.length ?? 0) > 0 ? 2 : 0
+  if (usageErrors.has(tag) || CliError.isCliError(error)) return 2
   if (fatalErrors.has(tag)) return 3
   return 1
 }
 
 const messageOf = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
   if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return undefined
-  const error = Cause.squash(exit.cause) as { readonly _tag?: string; readonly message?: string }
-  // The CLI module has already printed its own usage errors with the help text.
-  if (
-    String(error?._tag ?? "").includes("CliError") ||
-    (exitCode(exit) === 2 && error?.message === undefined)
-  )
-    return undefined
+  const error = Cause.squash(exit.cause) as { readonly message?: string }
+  // The CLI module has already printed its own usage errors, with the help text.
+  if (CliError.isCliError(error)) return undefined
   return error?.message ?? String(error)
 }
 

@@ -105,6 +105,9 @@ describe("hitstream (the binary)", () => {
           const noSecret = yield* run(["run", ...args], { ...env, HITSTREAM_CLIENT_SECRET: "" })
           assert.strictEqual(noSecret.code, 2)
           assert.include(noSecret.stderr, "HITSTREAM_CLIENT_SECRET")
+          const bogus = yield* run(["run", "--bogus"], env)
+          assert.strictEqual(bogus.code, 2, "an unknown flag is a usage error")
+          assert.include(bogus.stderr, "--bogus")
           const sink = yield* run(["run", ...args, "--sink", "kafka:x"], env)
           assert.strictEqual(sink.code, 2)
           assert.include(sink.stderr, "file:PATH")
@@ -299,6 +302,7 @@ describe("hitstream (the binary)", () => {
   it.live("--help lists every option of run", () =>
     Effect.gen(function* () {
       const help = yield* run(["run", "--help"])
+      assert.strictEqual(help.code, 0)
       for (const flag of [
         "--url",
         "--client-id",
