@@ -31,7 +31,10 @@ const fatalErrors = new Set(["StreamFatalError", "RedirectRejected", "AuthError"
 export const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit)) return 0
   if (Cause.hasInterruptsOnly(exit.cause)) return 0
-  const error = Cause.squash(exit.cause) as { readonly _tag?: string; readonly errors?: ReadonlyArray<unknown> }
+  const error = Cause.squash(exit.cause) as {
+    readonly _tag?: string
+    readonly errors?: ReadonlyArray<unknown>
+  }
   const tag = error?._tag ?? ""
   // `--help` is a ShowHelp without errors; a bad flag is a ShowHelp carrying them.
   if (tag === "ShowHelp") return (error.errors?.length ?? 0) > 0 ? 2 : 0

@@ -260,9 +260,15 @@ describe("hitstream (the binary)", () => {
       const reply = yield* Effect.promise(async () => {
         const t = await fetch(tokenUrl, {
           method: "POST",
-          body: new URLSearchParams({ grant_type: "client_credentials", client_id: "hitstream-demo", client_secret: "demo-secret" })
+          body: new URLSearchParams({
+            grant_type: "client_credentials",
+            client_id: "hitstream-demo",
+            client_secret: "demo-secret"
+          })
         }).then((r) => r.json() as Promise<{ access_token: string }>)
-        const r = await fetch(url, { headers: { authorization: `Bearer ${t.access_token}`, "x-api-key": "hitstream-demo" } })
+        const r = await fetch(url, {
+          headers: { authorization: `Bearer ${t.access_token}`, "x-api-key": "hitstream-demo" }
+        })
         return { status: r.status, body: await r.text() }
       })
       sim.child.kill("SIGTERM")
@@ -270,7 +276,10 @@ describe("hitstream (the binary)", () => {
       assert.strictEqual(done.code, 0)
       assert.match(sim.stderr(), /HITSTREAM_URL=http:\/\/127\.0\.0\.1:\d+\/api\/1\/stream\/demo/)
       assert.include(sim.stderr(), "HITSTREAM_CLIENT_SECRET=demo-secret")
-      assert.deepStrictEqual([reply.status, JSON.parse(reply.body).error_description], [503, "scripted outage"])
+      assert.deepStrictEqual(
+        [reply.status, JSON.parse(reply.body).error_description],
+        [503, "scripted outage"]
+      )
     })
   )
 

@@ -8,7 +8,11 @@ const hit = (timeGMT: number, n: number) => ({ timeGMT, pageName: String(n) }) a
 describe("Reorder.byTime", () => {
   it.effect.prop(
     "emits every hit once; hits displaced by less than the window come out in timeGMT order",
-    [Arbitrary.array(Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 }))), { maxLength: 60 })],
+    [
+      Arbitrary.array(Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 }))), {
+        maxLength: 60
+      })
+    ],
     ([offsets]) =>
       Effect.gen(function* () {
         // Hit i arrives as if it were up to `window - 1` places later: no hit is displaced by
@@ -29,10 +33,14 @@ describe("Reorder.byTime", () => {
 
   it.effect("keeps arrival order for equal times and flushes what it holds at the end", () =>
     Effect.gen(function* () {
-      const out = yield* Stream.make(hit(5, 1), hit(5, 2), hit(1, 3)).pipe(Reorder.byTime(10), Stream.runCollect)
+      const out = yield* Stream.make(hit(5, 1), hit(5, 2), hit(1, 3)).pipe(
+        Reorder.byTime(10),
+        Stream.runCollect
+      )
       assert.deepStrictEqual(
         out.map((h) => h.pageName),
         ["3", "1", "2"]
       )
-    }))
+    })
+  )
 })
