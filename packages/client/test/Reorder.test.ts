@@ -26,7 +26,7 @@ describe("Reorder.byTime", () => {
         assert.strictEqual(out.length, arrived.length)
         assert.deepStrictEqual(
           out.map((h) => h.timeGMT),
-          [...arrived.map((h) => h.timeGMT!)].sort((a, b) => a - b)
+          arrived.map((h) => h.timeGMT!).sort((a, b) => a - b)
         )
       })
   )
