@@ -968,20 +968,3 @@ const make = Effect.fnUntraced(function* (options: Options) {
     setScenario
   })
 })
-
-/**
- * Reads simulator options from a JSON object (a file, the CLI), validating each field.
- *
- * @since 0.1.0
- */
-export const OptionsInput = Schema.Struct({
-  host: Schema.optionalKey(Schema.String),
-  port: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))),
-  seed: Schema.optionalKey(Schema.Int),
-  rate: Schema.optionalKey(
-    Schema.Union([Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)), Schema.Literal("max")])
-  ),
-  totalHits: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  gracePeriod: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
-  tokenLifetimeSeconds: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
-})
