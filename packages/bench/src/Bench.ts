@@ -168,18 +168,14 @@ const naiveClient = (sim: SimulatorEndpoint, hits: number, write?: (line: string
             }
           },
           (res) => {
-            let tail = ""
             let count = 0
             const gunzip = res.pipe(createGunzip())
+            const records = Pipelines.naiveRecords((line) => {
+              if (count++ < hits) write?.(`${line}\n`)
+            })
             gunzip.on("data", (data: Buffer) => {
-              const lines = (tail + data.toString("utf8")).split("\r\n")
-              tail = lines.pop()!
-              for (const line of lines) {
-                if (line.length === 0 || count >= hits) continue
-                JSON.parse(line)
-                write?.(`${line}\n`)
-                count++
-              }
+              if (count >= hits) return
+              records(data)
               if (count >= hits) {
                 request.destroy()
                 resolve()
@@ -437,18 +433,14 @@ export const latency = async (sizes: Sizes, log: (s: string) => void): Promise<A
   const naive = await new Promise<Array<number>>((resolve) => {
     const gunzip = createGunzip()
     const delays: Array<number> = []
-    let tail = ""
     let emitted = 0
-    gunzip.on("data", (data: Buffer) => {
-      const lines = (tail + data.toString("utf8")).split("\r\n")
-      tail = lines.pop()!
-      for (const line of lines) {
-        if (line.length === 0) continue
-        JSON.parse(line)
+    gunzip.on(
+      "data",
+      Pipelines.naiveRecords(() => {
         emitted++
         if (emitted % perBatch === 0) delays.push(now() - naivePushed[emitted / perBatch - 1])
-      }
-    })
+      })
+    )
     let i = 0
     const feed = () => {
       if (i === chunks.length) return resolve(delays)

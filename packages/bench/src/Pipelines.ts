@@ -34,6 +34,25 @@ export const hitstream = (chunks: ReadonlyArray<Uint8Array>, dedup = new Dedup.D
   })
 
 /**
+ * The naive client's framing and parsing of inflated bytes: split on CRLF, `JSON.parse` each
+ * non-empty line, hand the line on. Feed it every inflated chunk, in order.
+ *
+ * @since 0.1.0
+ */
+export const naiveRecords = (onRecord: (line: string) => void) => {
+  let tail = ""
+  return (data: Buffer): void => {
+    const lines = (tail + data.toString("utf8")).split("\r\n")
+    tail = lines.pop()!
+    for (const line of lines) {
+      if (line.length === 0) continue
+      JSON.parse(line)
+      onRecord(line)
+    }
+  }
+}
+
+/**
  * The naive client's decode, as a plain Node stream: resolves with the records parsed.
  *
  * @since 0.1.0
@@ -41,18 +60,13 @@ export const hitstream = (chunks: ReadonlyArray<Uint8Array>, dedup = new Dedup.D
 export const naive = (chunks: ReadonlyArray<Uint8Array>): Promise<number> =>
   new Promise((resolve, reject) => {
     const gunzip = createGunzip()
-    let tail = ""
     let count = 0
-    gunzip.on("data", (data: Buffer) => {
-      const lines = (tail + data.toString("utf8")).split("\r\n")
-      tail = lines.pop()!
-      for (const line of lines) {
-        if (line.length > 0) {
-          JSON.parse(line)
-          count++
-        }
-      }
-    })
+    gunzip.on(
+      "data",
+      naiveRecords(() => {
+        count++
+      })
+    )
     gunzip.on("end", () => resolve(count))
     gunzip.on("error", reject)
     let i = 0
