@@ -226,6 +226,38 @@ describe("LiveStream against the simulator", () => {
       )
   )
 
+  it.live("a slow consumer pauses reading (backpressure) instead of buffering the stream in memory", () =>
+    withClient(
+      { rate: Number.POSITIVE_INFINITY, totalHits: 100_000, recordSent: false },
+      { bufferSize: 100 },
+      (sim) =>
+        Effect.gen(function* () {
+          const live = yield* LiveStream.LiveStream
+          let received = 0
+          const fiber = yield* live.hits.pipe(
+            Stream.runForEach(() =>
+              Effect.sync(() => {
+                received++
+              }).pipe(Effect.andThen(Effect.sleep(10)))
+            ),
+            Effect.forkChild
+          )
+          yield* Effect.sleep(2000)
+          const early = (yield* sim.log)[0].hitsSent
+          yield* Effect.sleep(2000)
+          const sent = (yield* sim.log)[0].hitsSent
+          yield* fiberInterrupt(fiber)
+          assert.isBelow(received, 500)
+          // Unbounded reading would have taken all 100,000 in about three seconds. What was sent is
+          // what the queue, the small read-ahead buffers and the sockets' buffers hold, and it stops
+          // growing: the simulator is held back by TCP.
+          assert.isBelow(sent, 50_000, `the simulator sent ${sent} hits to a consumer that took ${received}`)
+          assert.isBelow(sent - early, 2_000, `still sending: ${early} then ${sent}`)
+          assert.strictEqual((yield* sim.log).length, 1, "and the connection stayed open")
+        })
+    )
+  )
+
   it.live("maxConnections 4 with 4 slots: the union of the partitions, no 409", () =>
     withClient(
       { rate: Number.POSITIVE_INFINITY, totalHits: 2000 },
