@@ -127,6 +127,28 @@ describe("hitstream (the binary)", () => {
   )
 
   it.live(
+    "enable: a 424 says to run it; it enables the stream; run then streams",
+    () =>
+      withSim({ rate: Number.POSITIVE_INFINITY }, (sim) =>
+        Effect.gen(function* () {
+          const v2 = (a: string) => (a === sim.streamUrl() ? sim.streamUrl("demo", 2) : a)
+          const first = connect(sim)
+          const refused = yield* run(["run", ...first.args.map(v2)], first.env)
+          assert.strictEqual(refused.code, 3)
+          assert.include(refused.stderr, "hitstream enable")
+          const enabled = yield* run(["enable", ...first.args.map(v2)], first.env)
+          assert.strictEqual(enabled.code, 0, enabled.stderr)
+          assert.include(enabled.stdout, "15 minutes")
+          const second = connect(sim)
+          const streamed = yield* run(["run", ...second.args.map(v2), "--limit", "3"], second.env)
+          assert.strictEqual(streamed.code, 0, streamed.stderr)
+          assert.strictEqual(streamed.stdout.split("\n").filter(Boolean).length, 3)
+        })
+      ),
+    30_000
+  )
+
+  it.live(
     "precedence: flags over environment over the config file over defaults",
     () =>
       withSim({ rate: Number.POSITIVE_INFINITY }, (sim) =>
