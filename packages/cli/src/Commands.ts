@@ -323,18 +323,10 @@ export const demo = Command.make(
             seen.add(id)
           }
         })
-      const sink: Sink.Sink = {
-        write: (hits) =>
-          Effect.sync(() => {
-            for (const h of hits) {
-              process.stdout.write(
-                `${String(h.pageName ?? "").padEnd(40)} ${String(h["geoCity"] ?? "").padEnd(10)} ${h.hitIdHigh}\n`
-              )
-            }
-          }),
-        close: Effect.void,
-        written: () => seen.size
-      }
+      const sink = Sink.stdout(
+        (h) =>
+          `${String(h.pageName ?? "").padEnd(40)} ${String(h["geoCity"] ?? "").padEnd(10)} ${h.hitIdHigh}`
+      )
       yield* runStream({ sink, limit: undefined, duration: until, tty, label: "[demo] ", onHits }).pipe(
         Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config)))
       )

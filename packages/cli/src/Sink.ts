@@ -39,14 +39,22 @@ export interface Sink {
 }
 
 /**
- * Renders a batch of hits as NDJSON text.
+ * How a hit becomes a line: its original record text, re-serialised JSON, or any rendering (the
+ * demo's short summary lines).
  *
  * @since 0.1.0
  */
-export const render = (hits: ReadonlyArray<Hit.Hit>, format: "raw" | "json"): string => {
+export type Format = "raw" | "json" | ((hit: Hit.Hit) => string)
+
+/**
+ * Renders a batch of hits, one line each.
+ *
+ * @since 0.1.0
+ */
+export const render = (hits: ReadonlyArray<Hit.Hit>, format: Format): string => {
+  const line = format === "raw" ? Hit.recordText : format === "json" ? Hit.toJson : format
   let out = ""
-  for (let i = 0; i < hits.length; i++)
-    out += (format === "raw" ? Hit.recordText(hits[i]) : Hit.toJson(hits[i])) + "\n"
+  for (let i = 0; i < hits.length; i++) out += line(hits[i]) + "\n"
   return out
 }
 
@@ -55,7 +63,7 @@ export const render = (hits: ReadonlyArray<Hit.Hit>, format: "raw" | "json"): st
  *
  * @since 0.1.0
  */
-export const stdout = (format: "raw" | "json", out: NodeJS.WritableStream = process.stdout): Sink => {
+export const stdout = (format: Format, out: NodeJS.WritableStream = process.stdout): Sink => {
   let written = 0
   const failure = (e: unknown) =>
     new SinkError({ target: "stdout", message: `cannot write to stdout: ${(e as Error).message}` })

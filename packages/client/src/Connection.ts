@@ -132,8 +132,6 @@ const causeOf = (error: { readonly message: string; readonly cause?: unknown }):
 const redirectStatuses = new Set([301, 302, 303, 307, 308])
 const maxHops = 5
 
-const describe = (error: { readonly message: string }) => error.message
-
 const errorDescription = (response: HttpClientResponse.HttpClientResponse) =>
   response.text.pipe(
     Effect.map((text) => {
@@ -183,8 +181,8 @@ export class Connection extends Context.Service<
 
       const networkError = (url: string) => (error: { readonly message: string }) =>
         refused(
-          ReconnectPolicy.ConnectionEnd.NetworkError({ streamedMillis: 0, message: describe(error) }),
-          `cannot connect to ${url}: ${describe(error)}`
+          ReconnectPolicy.ConnectionEnd.NetworkError({ streamedMillis: 0, message: causeOf(error) }),
+          `cannot connect to ${url}: ${causeOf(error)}`
         )
 
       const open = Effect.fn("Connection.open")(function* (slot: number) {

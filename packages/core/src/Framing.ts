@@ -118,8 +118,8 @@ const gzipError = (error: unknown, compressedBytes: number) => {
 /**
  * An incremental gunzip: compressed chunk in, every byte it completes out.
  *
- * Each chunk is followed by a sync flush, so a record is emitted as soon as its last compressed
- * byte arrives (no waiting for zlib's output buffer to fill) and, when the stream turns out to
+ * Each batch of chunks is followed by a sync flush, so a record is emitted as soon as its last
+ * compressed byte arrives (no waiting for zlib's output buffer to fill) and, when the stream turns out to
  * be truncated or corrupt, everything decodable before the fault has already been returned.
  * The platform's `DecompressionStream` was measured to drop its last buffered output on such a
  * fault, losing up to ~50 records, so this uses `node:zlib` (which Deno and Bun also provide).
@@ -131,7 +131,7 @@ export class Gunzip {
   private output: Array<Uint8Array> = []
   private failure: unknown = undefined
   private compressed = 0
-  // At most one push or end is in flight: the stream pulls one chunk at a time.
+  // At most one push or end is in flight: the stream pulls one batch at a time.
   private pending: ((result: Gunzip.Result) => void) | undefined
 
   constructor() {

@@ -105,7 +105,7 @@ export const idFields = [
 
 // Only a field name in quotes followed by a colon: inside a JSON string the quotes would be
 // escaped, so a string value that merely contains `"hitIdHigh":1` never matches.
-const idPattern = /"((?:hit|vis|mcVis)Id(?:High|Low))"(\s*):(\s*)(\d+)/g
+const idPattern = new RegExp(`"(${idFields.join("|")})"(\\s*):(\\s*)(\\d+)`, "g")
 
 /**
  * The record text with every bare 64-bit id quoted, so that `JSON.parse` keeps all its digits.
