@@ -28,3 +28,13 @@ export * as Hit from "./Hit.ts"
  * @since 0.1.0
  */
 export * as ReconnectPolicy from "./ReconnectPolicy.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as RedactedUrl from "./RedactedUrl.ts"
+
+/**
+ * @since 0.1.0
+ */
+export { redactUrl } from "./RedactedUrl.ts"
