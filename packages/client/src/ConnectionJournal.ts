@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { ReconnectPolicy } from "@hitstream/core"
+import { ReconnectPolicy, RedactedUrl } from "@hitstream/core"
 import { Context, Effect, FileSystem, Layer, Path } from "effect"
 
 /**
@@ -64,8 +64,9 @@ export class ConnectionJournal extends Context.Service<
   })
 
   /**
-   * Kept in files under `directory`, one per stream and slot. `key` names the stream (its URL),
-   * so two streams sharing a state directory do not hold each other back.
+   * Kept in files under `directory`, one per stream and slot. `key` names the stream (its URL,
+   * of which only host and path are used), so two streams sharing a state directory do not hold
+   * each other back.
    */
   static readonly layerFile = (
     directory: string,
@@ -76,8 +77,8 @@ export class ConnectionJournal extends Context.Service<
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
         const path = yield* Path.Path
-        const name = key
-          .replace(/^https?:\/\//, "")
+        // Host and path only: userinfo or a token in the query must never reach a file name.
+        const name = RedactedUrl.endpointKey(key)
           .replace(/[^a-zA-Z0-9._-]+/g, "_")
           .slice(0, 120)
         const file = (slot: number) => path.join(directory, `${name}.slot-${slot}.json`)
