@@ -129,7 +129,8 @@ const issueOf = Schema.decodeUnknownResult(Hit)
  * @since 0.1.0
  */
 export class MalformedRecord extends Data.TaggedClass("MalformedRecord")<{
-  readonly reason: "InvalidJson" | "SchemaMismatch"
+  /** `TooLong`: longer than the framing's `maxRecordBytes`, skipped unread (`length` in bytes). */
+  readonly reason: "InvalidJson" | "SchemaMismatch" | "TooLong"
   readonly message: string
   /** The record's first characters, enough to find it in a capture, never the whole record. */
   readonly preview: string

@@ -125,3 +125,106 @@ describe("Framing", () => {
     })
   )
 })
+
+const byteLength = (text: string) => encoder.encode(text).length
+
+/** The records of `[limit, offsets]`: sizes spread below, at and above the limit. */
+const recordsAround = (limit: number, offsets: ReadonlyArray<readonly [number, number]>) =>
+  offsets.map(([offset, unit], n) =>
+    // Some far past the limit (many chunks long), most within a few bytes of it.
+    A.sizedRecord(Math.max(8, n % 5 === 4 ? limit * 7 + offset : limit + offset), unit)
+  )
+
+const checkSplit = (out: ReadonlyArray<Framing.Split>, records: ReadonlyArray<string>, limit: number) => {
+  assert.strictEqual(out.length, records.length, "one output per record")
+  out.forEach((o, i) => {
+    const size = byteLength(records[i])
+    if (size > limit) {
+      assert.isTrue(Hit.isMalformed(o), `record ${i} of ${size} bytes is over ${limit}`)
+      const m = o as Hit.MalformedRecord
+      assert.strictEqual(m.reason, "TooLong")
+      assert.strictEqual(m.length, size, "the skipped record's size in bytes")
+    } else {
+      assert.strictEqual(o, records[i], `record ${i} of ${size} bytes is delivered`)
+    }
+  })
+}
+
+describe("Framing: maxRecordBytes", () => {
+  it.effect.prop(
+    "uncompressed, cut anywhere: records over the limit skipped with their size, the rest exact",
+    [A.aroundLimit, A.cuts, A.cuts],
+    ([[limit, offsets], cuts, more]) =>
+      Effect.gen(function* () {
+        const records = recordsAround(limit, offsets)
+        const body = encoder.encode(records.map((r, i) => r + (i % 3 === 1 ? "\n" : "\r\n")).join(""))
+        const out = yield* Stream.runCollect(
+          Framing.split(Stream.fromIterable(A.cut(body, [...cuts, ...more])), { maxRecordBytes: limit })
+        )
+        checkSplit(out, records, limit)
+      }),
+    { arbitrary: { runs: 300 } }
+  )
+
+  it.effect.prop(
+    "gzip, cut anywhere: the same, through the fused gunzip and splitter",
+    [A.aroundLimit, A.cuts],
+    ([[limit, offsets], cuts]) =>
+      Effect.gen(function* () {
+        const records = recordsAround(limit, offsets)
+        // The last record without a separator: a finished body still delivers (or skips) it.
+        const body = gzipSync(encoder.encode(records.join("\r\n")))
+        const out = yield* Stream.runCollect(
+          Framing.gunzipSplit(Stream.fromIterable(A.cut(body, cuts)), { maxRecordBytes: limit })
+        )
+        checkSplit(out, records, limit)
+      }),
+    { arbitrary: { runs: 150 } }
+  )
+
+  it.effect("a gzip bomb (one 64 MiB record, ~64 KiB compressed) is skipped; the hits after it arrive", () =>
+    Effect.gen(function* () {
+      const size = 64 * 1024 * 1024
+      const bomb = Buffer.alloc(size, "a")
+      const after = '{"hitIdHigh":18446744073709551615,"hitIdLow":7}\r\n'
+      const body = gzipSync(
+        Buffer.concat([Buffer.from('{"hitIdHigh":1,"hitIdLow":1}\r\n'), bomb, Buffer.from(`\r\n${after}`)])
+      )
+      assert.isBelow(body.length, 100 * 1024)
+      const before = process.memoryUsage().rss
+      let peak = before
+      const framed: Array<Framing.Framed> = []
+      yield* Framing.decode(Stream.fromIterable(A.cut(body, [0.25, 0.5, 0.75]))).pipe(
+        Stream.runForEach((f) =>
+          Effect.sync(() => {
+            framed.push(f)
+            peak = Math.max(peak, process.memoryUsage().rss)
+          })
+        )
+      )
+      assert.strictEqual(framed.length, 3)
+      assert.strictEqual((framed[0] as Hit.Hit).hitIdLow, "1")
+      const skipped = framed[1] as Hit.MalformedRecord
+      assert.strictEqual(skipped.reason, "TooLong")
+      assert.strictEqual(skipped.length, size)
+      assert.isBelow(skipped.preview.length, 200)
+      assert.strictEqual((framed[2] as Hit.Hit).hitIdHigh, "18446744073709551615")
+      // Inflating it whole would take 64 MiB (and as text, twice that); bounded, it takes ~1 MiB.
+      assert.isBelow(peak - before, 48 * 1024 * 1024)
+    })
+  )
+
+  it("the splitter holds at most the limit while skipping", () => {
+    const splitter = new Framing.RecordSplitter(1000)
+    const chunk = new Uint8Array(4096).fill(97)
+    const out: Array<Framing.Split> = []
+    for (let i = 0; i < 100; i++) splitter.pushInto(chunk, out)
+    assert.strictEqual(out.length, 0)
+    assert.isBelow((splitter as any).tail.length, 1001)
+    splitter.pushInto(encoder.encode('\r\n{"a":1}\r\n'), out)
+    assert.deepStrictEqual(
+      out.map((o) => (typeof o === "string" ? o : `${o.reason} ${o.length}`)),
+      ["TooLong 409600", '{"a":1}']
+    )
+  })
+})

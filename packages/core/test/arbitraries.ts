@@ -86,3 +86,26 @@ export const cut = (bytes: Uint8Array, fractions: ReadonlyArray<number>): Array<
   if (start < bytes.length) chunks.push(bytes.subarray(start))
   return chunks
 }
+
+const units = ["a", "é", "日", "😀", " ", '\\"']
+
+/** A record of about `size` bytes of mixed-width characters (any byte length around a limit). */
+export const sizedRecord = (size: number, unit: number): string => {
+  const body = units[unit % units.length]
+  let text = `{"p":"`
+  while (new TextEncoder().encode(text).length + body.length + 2 <= size) text += body
+  while (new TextEncoder().encode(text).length + 2 < size) text += "x"
+  return text + `"}`
+}
+
+/** Record sizes around a limit: `[limit, sizes as offsets from it, unit kinds]`. */
+export const aroundLimit = Arbitrary.all([
+  Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 16, maximum: 600 }))),
+  Arbitrary.array(
+    Arbitrary.all([
+      Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: -12, maximum: 12 }))),
+      Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })))
+    ]),
+    { maxLength: 25 }
+  )
+])
