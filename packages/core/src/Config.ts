@@ -18,6 +18,7 @@ import {
   SchemaTransformation
 } from "effect"
 import * as Dedup from "./Dedup.ts"
+import * as Framing from "./Framing.ts"
 import * as ReconnectPolicy from "./ReconnectPolicy.ts"
 
 const units: Record<string, number> = {
@@ -194,7 +195,8 @@ export const ClientConfigInput = Schema.Struct({
   stallTimeout: Schema.optionalKey(DurationString),
   trustedRedirectHosts: Schema.optionalKey(CommaList),
   dedupCapacity: Schema.optionalKey(intBetween("dedupCapacity", 1, 100_000_000)),
-  bufferSize: Schema.optionalKey(intBetween("bufferSize", 1, 1_000_000))
+  bufferSize: Schema.optionalKey(intBetween("bufferSize", 1, 1_000_000)),
+  maxRecordBytes: Schema.optionalKey(intBetween("maxRecordBytes", 1024, 1024 ** 3))
 })
 
 /**
@@ -230,6 +232,8 @@ export interface ClientConfig {
   readonly dedupCapacity: number
   /** Hits held between the socket and a slower consumer before reading pauses. */
   readonly bufferSize: number
+  /** A record longer than this many bytes is skipped as it streams in (counted as `TooLong`). */
+  readonly maxRecordBytes: number
 }
 
 /**
@@ -308,7 +312,8 @@ export const fromInput = Effect.fnUntraced(function* (input: ClientConfigInput) 
     stallTimeout: input.stallTimeout,
     trustedRedirectHosts: input.trustedRedirectHosts ?? defaultTrustedRedirectHosts(input.url),
     dedupCapacity: input.dedupCapacity ?? Dedup.defaultCapacity,
-    bufferSize: input.bufferSize ?? 4096
+    bufferSize: input.bufferSize ?? 4096,
+    maxRecordBytes: input.maxRecordBytes ?? Framing.defaultMaxRecordBytes
   }
   return config
 })
