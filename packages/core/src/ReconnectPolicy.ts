@@ -14,12 +14,20 @@
  *   other unexpected 4xx) are fatal, with a message saying what to fix;
  * - 401 asks for a fresh token before the next attempt; after `maxAuthFailures` further 401s
  *   with fresh tokens it is fatal (`AuthRejected`);
+ * - a 401 to a static access token is fatal at once: such a token cannot be refreshed;
  * - everything else (409, 429, 5xx, network errors, stalls, a stream the server ended) waits,
- *   and consecutive failures double the wait up to `maxReconnectDelay` (10 min);
+ *   and consecutive failures double the wait up to `maxReconnectDelay`;
+ * - a 429 or 503 carrying `Retry-After` waits at least what the server asked, capped at an hour;
  * - jitter only ever adds (up to `maxJitter`, 20%), so no attempt comes before the minimum;
- * - a connection that streamed for `healthyAfter` (5 min) resets the growth; one that answered
- *   200 but ended sooner counts as one more failure, so a server that accepts and drops at once
- *   cannot turn the client into a reconnect loop.
+ * - a connection that delivered hits for `healthyAfter` (by default `minReconnectDelay`, and
+ *   never less than 5 s) resets the growth; one that delivered nothing, or ended sooner, counts
+ *   as one more failure, so a server that accepts and drops at once cannot turn the client into
+ *   a reconnect loop.
+ *
+ * The vendor backfills a gap shorter than "a few minutes" (`backfillWindow`, 3 min): longer gaps
+ * lose hits unless the next connection asks for `reset=smallest`. So the default
+ * `maxReconnectDelay` is the window divided by the most jitter can add (150 s): the policy's
+ * own waiting never outgrows the backfill. `docs/reconnect-policy.md` has the numbers.
  *
  * @since 0.1.0
  */
@@ -28,19 +36,36 @@ import { Data, Duration, Effect, Random, Schedule, Schema } from "effect"
 /**
  * How a connection attempt ended: the policy's input.
  *
- * `streamedMillis` is how long the connection streamed after a 200 (0 when it never did).
+ * `streamedMillis` is how long the connection streamed after a 200 (0 when it never did), and
+ * `hits` how many hits it delivered (absent counts as none): a connection is healthy only if
+ * it delivered something.
  *
  * @since 0.1.0
  */
 export type ConnectionEnd = Data.TaggedEnum<{
   /** The server closed a stream that had answered 200. */
-  Ended: { readonly streamedMillis: number }
+  Ended: { readonly streamedMillis: number; readonly hits?: number | undefined }
   /** The socket failed: refused, reset, DNS, TLS, corrupt gzip... */
-  NetworkError: { readonly streamedMillis: number; readonly message: string }
-  /** The attempt was answered with a status other than 200. */
-  HttpStatus: { readonly status: number; readonly description?: string | undefined }
+  NetworkError: {
+    readonly streamedMillis: number
+    readonly message: string
+    readonly hits?: number | undefined
+  }
+  /**
+   * The attempt was answered with a status other than 200. `retryAfterMillis` is the server's
+   * `Retry-After`, when it sent one (see `parseRetryAfter`).
+   */
+  HttpStatus: {
+    readonly status: number
+    readonly description?: string | undefined
+    readonly retryAfterMillis?: number | undefined
+  }
   /** No bytes arrived for the configured stall timeout. */
-  Stalled: { readonly streamedMillis: number; readonly idleMillis: number }
+  Stalled: {
+    readonly streamedMillis: number
+    readonly idleMillis: number
+    readonly hits?: number | undefined
+  }
 }>
 
 /**
@@ -61,6 +86,10 @@ export interface Decision {
   readonly consecutiveFailures: number
   /** Why the connection ended, for logs and status. */
   readonly reason: string
+  /** What the server asked for with `Retry-After` (on a 429 or 503), as it asked. */
+  readonly retryAfter?: Duration.Duration | undefined
+  /** The server asked for more than `maxRetryAfter`: the wait was cut to it. */
+  readonly retryAfterCapped: boolean
 }
 
 /**
@@ -92,20 +121,43 @@ export class StreamFatalError extends Schema.TaggedError<StreamFatalError>()("St
 export interface Options {
   readonly minReconnectDelay: number
   readonly maxReconnectDelay: number
+  /** How long a connection must have delivered hits to reset the growth (at least 5 s). */
   readonly healthyAfter: number
+  /** The longest gap the vendor backfills; a longer one may lose hits. */
+  readonly backfillWindow: number
   /** The most jitter adds, as a fraction of the delay: 0.2 means up to +20%. */
   readonly maxJitter: number
   /** 401s in a row, after the first one, each with a fresh token, before giving up. */
   readonly maxAuthFailures: number
+  /** The token was given as is and cannot be refreshed: a 401 is fatal at once. */
+  readonly staticToken?: boolean | undefined
 }
+
+/**
+ * A connection shorter than this never counts as healthy, whatever `healthyAfter` says: a
+ * server that accepts and drops at once must keep the growth going.
+ *
+ * @since 0.1.0
+ */
+export const acceptAndDropMillis = 5_000
+
+/**
+ * The longest `Retry-After` honoured: a server asking for more is probably wrong, and waiting
+ * a day on its word would look like a hang.
+ *
+ * @since 0.1.0
+ */
+export const maxRetryAfterMillis = 3_600_000
 
 /**
  * @since 0.1.0
  */
 export const defaults: Options = {
   minReconnectDelay: 60_000,
-  maxReconnectDelay: 600_000,
-  healthyAfter: 300_000,
+  // The backfill window divided by the most jitter adds: 150 s * 1.2 = 180 s.
+  maxReconnectDelay: 150_000,
+  healthyAfter: 60_000,
+  backfillWindow: 180_000,
   maxJitter: 0.2,
   maxAuthFailures: 3
 }
@@ -130,8 +182,10 @@ export interface OptionsInput {
   readonly minReconnectDelay?: Duration.Input | undefined
   readonly maxReconnectDelay?: Duration.Input | undefined
   readonly healthyAfter?: Duration.Input | undefined
+  readonly backfillWindow?: Duration.Input | undefined
   readonly maxJitter?: number | undefined
   readonly maxAuthFailures?: number | undefined
+  readonly staticToken?: boolean | undefined
 }
 
 const invalid = (option: string, value: unknown, valid: string) =>
@@ -163,10 +217,15 @@ export const makeOptions = (input: OptionsInput = {}): Effect.Effect<Options, In
         input.minReconnectDelay,
         defaults.minReconnectDelay
       )
+      const maxJitter = input.maxJitter ?? defaults.maxJitter
+      if (!(maxJitter >= 0 && maxJitter <= 1)) throw invalid("maxJitter", maxJitter, "a fraction from 0 to 1")
+      const backfillWindow = toMillis("backfillWindow", input.backfillWindow, defaults.backfillWindow)
+      if (backfillWindow <= 0) throw invalid("backfillWindow", backfillWindow, "a duration above 0")
+      // By default the longest wait, jitter included, stays inside the backfill window.
       const maxReconnectDelay = toMillis(
         "maxReconnectDelay",
         input.maxReconnectDelay,
-        Math.max(defaults.maxReconnectDelay, minReconnectDelay)
+        Math.max(Math.floor(backfillWindow / (1 + maxJitter)), minReconnectDelay)
       )
       if (maxReconnectDelay < minReconnectDelay) {
         throw invalid(
@@ -175,14 +234,20 @@ export const makeOptions = (input: OptionsInput = {}): Effect.Effect<Options, In
           `at least minReconnectDelay (${Duration.format(Duration.millis(minReconnectDelay))})`
         )
       }
-      const healthyAfter = toMillis("healthyAfter", input.healthyAfter, defaults.healthyAfter)
-      const maxJitter = input.maxJitter ?? defaults.maxJitter
-      if (!(maxJitter >= 0 && maxJitter <= 1)) throw invalid("maxJitter", maxJitter, "a fraction from 0 to 1")
+      const healthyAfter = toMillis("healthyAfter", input.healthyAfter, minReconnectDelay)
       const maxAuthFailures = input.maxAuthFailures ?? defaults.maxAuthFailures
       if (!Number.isInteger(maxAuthFailures) || maxAuthFailures < 0 || maxAuthFailures > 100) {
         throw invalid("maxAuthFailures", maxAuthFailures, "an integer from 0 to 100")
       }
-      return { minReconnectDelay, maxReconnectDelay, healthyAfter, maxJitter, maxAuthFailures }
+      return {
+        minReconnectDelay,
+        maxReconnectDelay,
+        healthyAfter,
+        backfillWindow,
+        maxJitter,
+        maxAuthFailures,
+        staticToken: input.staticToken === true
+      }
     },
     catch: (error) =>
       error instanceof InvalidPolicyOption ? error : invalid("options", String(error), "valid policy options")
@@ -233,18 +298,75 @@ const fatalStatuses: Record<number, { reason: StreamFatalError["reason"]; fix: s
 // Statuses that say "not now" rather than "not like this".
 const retryable4xx = new Set([401, 408, 409, 425, 429])
 
+const seconds = (millis: number) => `${Math.round(millis / 1000)} s`
+
 const describeEnd = (end: ConnectionEnd): string => {
   switch (end._tag) {
     case "Ended":
-      return `the server ended the stream after ${Math.round(end.streamedMillis / 1000)} s`
+      return `the server ended the stream after ${seconds(end.streamedMillis)}`
     case "NetworkError":
       return `network error: ${end.message}`
     case "HttpStatus":
-      return `HTTP ${end.status}${end.description ? `: ${end.description}` : ""}`
+      return (
+        `HTTP ${end.status}${end.description ? `: ${end.description}` : ""}` +
+        (end.retryAfterMillis !== undefined && honoursRetryAfter(end.status)
+          ? `, the server asked for ${seconds(end.retryAfterMillis)}`
+          : "")
+      )
     case "Stalled":
-      return `no data for ${Math.round(end.idleMillis / 1000)} s`
+      return `no data for ${seconds(end.idleMillis)}`
   }
 }
+
+// HTTP's convention: a 429 or 503 may say when to come back.
+const honoursRetryAfter = (status: number) => status === 429 || status === 503
+
+const httpDate =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/
+
+/**
+ * A `Retry-After` header as milliseconds from `nowMillis`: delay-seconds (`120`) or an HTTP date
+ * (`Wed, 21 Oct 2026 07:28:00 GMT`; a date in the past is 0). Anything else is ignored
+ * (`undefined`): a malformed header must not stop the stream, and the policy's own delay still
+ * applies.
+ *
+ * @since 0.1.0
+ */
+export const parseRetryAfter = (header: string | undefined, nowMillis: number): number | undefined => {
+  if (header === undefined) return undefined
+  const value = header.trim()
+  if (/^\d+$/.test(value)) {
+    const millis = Number(value) * 1000
+    return Number.isFinite(millis) ? millis : undefined
+  }
+  if (!httpDate.test(value)) return undefined
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMillis)
+}
+
+/**
+ * Whether a connection counts as healthy: it streamed and delivered hits for `healthyAfter`,
+ * and for at least `acceptAndDropMillis`.
+ *
+ * @since 0.1.0
+ */
+export const isHealthy = (options: Options, end: ConnectionEnd): boolean =>
+  end._tag !== "HttpStatus" &&
+  (end.hits ?? 0) > 0 &&
+  end.streamedMillis >= Math.max(options.healthyAfter, acceptAndDropMillis)
+
+/**
+ * The warning for a gap (from losing a stream to the next one starting) longer than the
+ * backfill window, or `undefined` when the vendor backfills it.
+ *
+ * @since 0.1.0
+ */
+export const gapWarning = (options: Options, gapMillis: number): string | undefined =>
+  gapMillis <= options.backfillWindow
+    ? undefined
+    : `${seconds(gapMillis)} without a stream, past the ${seconds(options.backfillWindow)} the server backfills: hits from that gap may be lost. ` +
+      "To recover them, connect once with --reset smallest (reset: smallest; the server replays the oldest data it holds, the dedup drops what was seen), " +
+      "or run more slots (a larger maxConnections, and connections to match), so that others are streaming while one waits."
 
 /**
  * The fatal error for a status, if the status is fatal.
@@ -280,11 +402,22 @@ export const step = (
 ): readonly [Decision, State] | StreamFatalError => {
   let authFailures = state.authFailures
   let refreshToken = false
-  let healthy = false
   if (end._tag === "HttpStatus") {
     const fatal = fatalFor(end.status, end.description)
     if (fatal) return fatal
     if (end.status === 401) {
+      const said = end.description ? ` The server said: ${end.description}` : ""
+      if (options.staticToken === true) {
+        return new StreamFatalError({
+          reason: "AuthRejected",
+          status: 401,
+          description: end.description,
+          message:
+            "HTTP 401 to a static access token: static tokens cannot refresh, so waiting cannot fix it. " +
+            "Use client credentials (HITSTREAM_CLIENT_SECRET or --client-secret-file, with the client id and scopes), which fetch a new token when needed, or give a fresh token." +
+            said
+        })
+      }
       authFailures++
       if (authFailures > options.maxAuthFailures) {
         return new StreamFatalError({
@@ -294,22 +427,31 @@ export const step = (
           message:
             `HTTP 401 on ${authFailures} attempts in a row, each after fetching a new token: the credential is valid for IMS but not for Live Stream. ` +
             `Check that the Developer Console project has the Adobe Analytics API with the product profile that owns the report suite, and that the scopes are copied from it.` +
-            (end.description ? ` The server said: ${end.description}` : "")
+            said
         })
       }
       refreshToken = true
     }
-  } else {
+  } else if (end.streamedMillis > 0) {
     // A stream answered 200, so the token worked.
-    if (end.streamedMillis > 0) authFailures = 0
-    healthy = end.streamedMillis >= options.healthyAfter
+    authFailures = 0
   }
-  const failures = healthy ? 0 : state.failures + 1
+  const failures = isHealthy(options, end) ? 0 : state.failures + 1
   const growth = 2 ** Math.min(Math.max(failures - 1, 0), 30)
   const base = Math.min(options.minReconnectDelay * growth, options.maxReconnectDelay)
-  const delay = base + base * options.maxJitter * Math.min(Math.max(jitter, 0), 1)
+  let delay = base + base * options.maxJitter * Math.min(Math.max(jitter, 0), 1)
+  const asked = end._tag === "HttpStatus" && honoursRetryAfter(end.status) ? end.retryAfterMillis : undefined
+  // Honoured on top of the policy's delay, never instead of it.
+  if (asked !== undefined) delay = Math.max(delay, Math.min(asked, maxRetryAfterMillis))
   return [
-    { delay: Duration.millis(delay), refreshToken, consecutiveFailures: failures, reason: describeEnd(end) },
+    {
+      delay: Duration.millis(delay),
+      refreshToken,
+      consecutiveFailures: failures,
+      reason: describeEnd(end),
+      retryAfter: asked === undefined ? undefined : Duration.millis(asked),
+      retryAfterCapped: asked !== undefined && asked > maxRetryAfterMillis
+    },
     { failures, authFailures }
   ]
 }

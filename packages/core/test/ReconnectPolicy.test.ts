@@ -11,20 +11,33 @@ const int = (minimum: number, maximum: number) =>
 const statuses = [401, 408, 409, 429, 500, 502, 503, 504, 400, 403, 404, 405, 406, 424, 505] as const
 const fatal = new Set([400, 403, 404, 405, 406, 424, 505])
 
-/** A scripted attempt: how it ends, and for how long it streamed first. */
+/** A scripted attempt: how it ends, for how long it streamed first, and what it delivered. */
 interface Scripted {
   readonly kind: number
   readonly status: number
   readonly streamedMillis: number
+  readonly hits: number
+  /** The server's Retry-After, in milliseconds, when it sends one. */
+  readonly retryAfter: number | undefined
 }
 
 const scripted: Arbitrary.Arbitrary<Scripted> = Arbitrary.map(
-  Arbitrary.all([int(0, 9), int(0, statuses.length - 1), int(0, 12), int(0, 600_000)]),
-  ([kind, s, scale, ms]) => ({
+  Arbitrary.all([
+    int(0, 9),
+    int(0, statuses.length - 1),
+    int(0, 12),
+    int(0, 600_000),
+    int(0, 3),
+    int(0, 7_200_000)
+  ]),
+  ([kind, s, scale, ms, hits, retryAfter]) => ({
     kind,
     status: statuses[s],
     // Mostly short connections, sometimes long ones that count as healthy.
-    streamedMillis: scale < 4 ? 0 : scale < 10 ? ms % 30_000 : ms
+    streamedMillis: scale < 4 ? 0 : scale < 10 ? ms % 30_000 : ms,
+    hits: hits === 0 ? 0 : hits * 1000,
+    // Sometimes none, sometimes short, sometimes past the one-hour cap.
+    retryAfter: retryAfter % 3 === 0 ? undefined : retryAfter % 2 === 0 ? retryAfter % 300_000 : retryAfter
   })
 )
 
@@ -32,21 +45,43 @@ const endOf = (s: Scripted): ReconnectPolicy.ConnectionEnd => {
   switch (s.kind) {
     case 0:
     case 1:
-      return ConnectionEnd.HttpStatus({ status: s.status })
+      return ConnectionEnd.HttpStatus({ status: s.status, retryAfterMillis: s.retryAfter })
     case 2:
     case 3:
-      return ConnectionEnd.NetworkError({ streamedMillis: s.streamedMillis, message: "ECONNRESET" })
+      return ConnectionEnd.NetworkError({
+        streamedMillis: s.streamedMillis,
+        message: "ECONNRESET",
+        hits: s.hits
+      })
     case 4:
-      return ConnectionEnd.Stalled({ streamedMillis: s.streamedMillis, idleMillis: 30_000 })
+      return ConnectionEnd.Stalled({ streamedMillis: s.streamedMillis, idleMillis: 30_000, hits: s.hits })
     default:
-      return ConnectionEnd.Ended({ streamedMillis: s.streamedMillis })
+      return ConnectionEnd.Ended({ streamedMillis: s.streamedMillis, hits: s.hits })
   }
 }
 
 const optionsArb = Arbitrary.map(
-  Arbitrary.all([int(0, 120_000), int(0, 900_000), int(1_000, 600_000)]),
-  ([min, extra, healthyAfter]) => ({ minReconnectDelay: min, maxReconnectDelay: min + extra, healthyAfter })
+  Arbitrary.all([int(0, 120_000), int(0, 900_000), int(1_000, 600_000), int(0, 1)]),
+  ([min, extra, healthyAfter, explicit]) => ({
+    minReconnectDelay: min,
+    maxReconnectDelay: min + extra,
+    healthyAfter: explicit === 1 ? healthyAfter : undefined
+  })
 )
+
+/** What the server asked for, as the policy honours it: on a 429 or 503, up to an hour. */
+const honoured = (end: ReconnectPolicy.ConnectionEnd) =>
+  end._tag === "HttpStatus" &&
+  (end.status === 429 || end.status === 503) &&
+  end.retryAfterMillis !== undefined
+    ? Math.min(end.retryAfterMillis, 3_600_000)
+    : 0
+
+/** The healthy rule, restated: hits delivered for healthyAfter, and never under 5 s. */
+const healthyEnd = (options: ReconnectPolicy.Options, end: ReconnectPolicy.ConnectionEnd) =>
+  end._tag !== "HttpStatus" &&
+  (end.hits ?? 0) > 0 &&
+  end.streamedMillis >= Math.max(options.healthyAfter, 5_000)
 
 interface Record_ {
   readonly attemptAt: number
@@ -83,7 +118,7 @@ const run = (options: ReconnectPolicy.Options, script: ReadonlyArray<Scripted>) 
 
 describe("ReconnectPolicy", () => {
   it.effect.prop(
-    "never reconnects sooner than minReconnectDelay after a loss, nor later than max plus jitter; stops on fatal; resets when healthy",
+    "never reconnects sooner than minReconnectDelay or the server's Retry-After, nor later than max plus jitter (or the capped Retry-After); stops on fatal; resets only when healthy",
     [optionsArb, Arbitrary.array(scripted, { maxLength: 25 })],
     ([input, script]) =>
       Effect.gen(function* () {
@@ -111,18 +146,26 @@ describe("ReconnectPolicy", () => {
           } else if (r.end._tag !== "HttpStatus" && r.end.streamedMillis > 0) {
             authFailures = 0
           }
-          const healthy = r.end._tag !== "HttpStatus" && r.end.streamedMillis >= options.healthyAfter
+          const healthy = healthyEnd(options, r.end)
           failures = healthy ? 0 : failures + 1
           const next = records[i + 1]
           if (next === undefined) continue
           const waited = next.attemptAt - r.lossAt
+          const asked = honoured(r.end)
           assert.isAtLeast(waited, options.minReconnectDelay, "the 60-second rule")
+          assert.isAtLeast(waited, asked, "never sooner than the server asked")
           assert.isAtMost(
             waited,
-            options.maxReconnectDelay * (1 + options.maxJitter) + 1,
-            "never past max + jitter"
+            Math.max(options.maxReconnectDelay * (1 + options.maxJitter), asked) + 1,
+            "never past max + jitter, or the capped Retry-After"
           )
-          if (healthy) {
+          if (asked > 0) {
+            assert.strictEqual(
+              r.decision!.retryAfterCapped,
+              r.end._tag === "HttpStatus" && r.end.retryAfterMillis! > 3_600_000
+            )
+            assert.include(r.decision!.reason, "the server asked for")
+          } else if (healthy) {
             assert.isAtMost(
               waited,
               options.minReconnectDelay * (1 + options.maxJitter) + 1,
@@ -132,6 +175,10 @@ describe("ReconnectPolicy", () => {
             const base = Math.min(options.minReconnectDelay * 2 ** (failures - 1), options.maxReconnectDelay)
             assert.isAtLeast(waited, base, "consecutive failures grow the delay")
           }
+          if (!healthy && asked === 0) {
+            const base = Math.min(options.minReconnectDelay * 2 ** (failures - 1), options.maxReconnectDelay)
+            assert.isAtMost(waited, base * (1 + options.maxJitter) + 1, "no more than the growth asks")
+          }
           assert.strictEqual(r.decision!.consecutiveFailures, failures)
         }
         assert.isTrue(Exit.isSuccess(exit))
@@ -139,13 +186,214 @@ describe("ReconnectPolicy", () => {
     { arbitrary: { runs: 200 } }
   )
 
+  it.effect.prop(
+    "with the default maxReconnectDelay, the policy's own wait never exceeds the backfill window",
+    [int(1, 180_000), int(10_000, 900_000), Arbitrary.array(scripted, { maxLength: 25 })],
+    ([min, window, script]) =>
+      Effect.gen(function* () {
+        const options = yield* ReconnectPolicy.makeOptions({
+          minReconnectDelay: Math.min(min, window / 1.2),
+          backfillWindow: window
+        })
+        const { records } = yield* run(
+          options,
+          // Only retryable ends: no fatal statuses, no Retry-After (the server may ask for more).
+          script.map((s) => ({
+            ...s,
+            status: s.status === 401 || fatal.has(s.status) ? 503 : s.status,
+            retryAfter: undefined
+          }))
+        )
+        for (let i = 1; i < records.length; i++) {
+          const waited = records[i].attemptAt - records[i - 1].lossAt
+          assert.isAtMost(waited, window + 1, `wait ${i}: ${waited} ms, window ${window} ms`)
+        }
+      }),
+    { arbitrary: { runs: 100 } }
+  )
+
+  it.effect.prop(
+    "an accept-and-drop connection (no hits, or under 5 s) never resets the growth",
+    [
+      optionsArb,
+      Arbitrary.array(
+        Arbitrary.map(Arbitrary.all([int(0, 1), int(0, 600_000), int(1, 1000)]), ([kind, ms, hits]) =>
+          kind === 0
+            ? ConnectionEnd.Ended({ streamedMillis: ms, hits: 0 })
+            : ConnectionEnd.NetworkError({ streamedMillis: ms % 5_000, hits, message: "reset" })
+        ),
+        { minLength: 1, maxLength: 20 }
+      )
+    ],
+    ([input, ends]) =>
+      Effect.gen(function* () {
+        const options = yield* ReconnectPolicy.makeOptions({ ...input, healthyAfter: 0 })
+        let state = ReconnectPolicy.initialState
+        let previous = 0
+        for (let i = 0; i < ends.length; i++) {
+          const result = ReconnectPolicy.step(options, state, ends[i], 0)
+          assert.isTrue(Array.isArray(result))
+          const [decision, next] = result as readonly [ReconnectPolicy.Decision, ReconnectPolicy.State]
+          assert.strictEqual(decision.consecutiveFailures, i + 1)
+          const delay = Duration.toMillis(decision.delay)
+          assert.isAtLeast(delay, previous, "the wait never shrinks")
+          previous = delay
+          state = next
+        }
+      })
+  )
+
+  it("a connection that delivered hits for minReconnectDelay resets the growth", () => {
+    const options = { ...ReconnectPolicy.defaults, maxJitter: 0 }
+    let state: ReconnectPolicy.State = { failures: 4, authFailures: 0 }
+    const result = ReconnectPolicy.step(
+      options,
+      state,
+      ConnectionEnd.NetworkError({ streamedMillis: 60_000, hits: 1, message: "reset" }),
+      0
+    )
+    const [decision, next] = result as readonly [ReconnectPolicy.Decision, ReconnectPolicy.State]
+    assert.strictEqual(decision.consecutiveFailures, 0)
+    assert.strictEqual(Duration.toMillis(decision.delay), 60_000)
+    state = next
+    // The same length without a hit is a failure.
+    const empty = ReconnectPolicy.step(options, state, ConnectionEnd.Ended({ streamedMillis: 60_000 }), 0)
+    assert.strictEqual(
+      (empty as readonly [ReconnectPolicy.Decision, ReconnectPolicy.State])[0].consecutiveFailures,
+      1
+    )
+  })
+
+  it("the soak trial's drops every 20 to 40 s with hits reset the growth (issue 17: 5.7, 10.7, 20, 42, 94 s)", () => {
+    const options = {
+      ...ReconnectPolicy.defaults,
+      minReconnectDelay: 5_000,
+      maxReconnectDelay: 150_000,
+      healthyAfter: 5_000,
+      maxJitter: 0
+    }
+    let state = ReconnectPolicy.initialState
+    const delays: Array<number> = []
+    for (const streamedMillis of [20_000, 40_000, 25_000, 33_000, 21_000]) {
+      const result = ReconnectPolicy.step(
+        options,
+        state,
+        ConnectionEnd.Ended({ streamedMillis, hits: 60_000 }),
+        0
+      )
+      const [decision, next] = result as readonly [ReconnectPolicy.Decision, ReconnectPolicy.State]
+      delays.push(Duration.toMillis(decision.delay))
+      state = next
+    }
+    assert.deepStrictEqual(delays, [5_000, 5_000, 5_000, 5_000, 5_000])
+  })
+
+  it("defaults: max 150 s, so the longest wait with jitter is the 180 s backfill window", () =>
+    Effect.runSync(
+      Effect.gen(function* () {
+        const options = yield* ReconnectPolicy.makeOptions()
+        assert.strictEqual(options.backfillWindow, 180_000)
+        assert.strictEqual(options.maxReconnectDelay, 150_000)
+        assert.strictEqual(options.healthyAfter, 60_000)
+        assert.strictEqual(options.maxReconnectDelay * (1 + options.maxJitter), options.backfillWindow)
+        const wider = yield* ReconnectPolicy.makeOptions({ backfillWindow: "10 minutes" })
+        assert.strictEqual(wider.maxReconnectDelay, 500_000)
+        const bad = yield* Effect.flip(ReconnectPolicy.makeOptions({ backfillWindow: 0 }))
+        assert.strictEqual(bad.option, "backfillWindow")
+      })
+    ))
+
+  it("a gap past the backfill window warns, naming the gap, the window and the remedy", () => {
+    const options = ReconnectPolicy.defaults
+    assert.isUndefined(ReconnectPolicy.gapWarning(options, 180_000))
+    const warning = ReconnectPolicy.gapWarning(options, 420_000)!
+    assert.include(warning, "420 s without a stream")
+    assert.include(warning, "180 s")
+    assert.include(warning, "may be lost")
+    assert.include(warning, "--reset smallest")
+    assert.include(warning, "maxConnections")
+  })
+
+  it("a 401 to a static token is fatal at once, saying that static tokens cannot refresh", () => {
+    const result = ReconnectPolicy.step(
+      { ...ReconnectPolicy.defaults, staticToken: true },
+      ReconnectPolicy.initialState,
+      ConnectionEnd.HttpStatus({ status: 401, description: "token expired" }),
+      0
+    )
+    assert.instanceOf(result, ReconnectPolicy.StreamFatalError)
+    const error = result as ReconnectPolicy.StreamFatalError
+    assert.strictEqual(error.reason, "AuthRejected")
+    assert.include(error.message, "static tokens cannot refresh")
+    assert.include(error.message, "client credentials")
+    assert.include(error.message, "token expired")
+  })
+
+  it("Retry-After: seconds or an HTTP date; anything else is ignored", () => {
+    const now = Date.UTC(2026, 10, 29, 12, 1, 10)
+    assert.strictEqual(ReconnectPolicy.parseRetryAfter("120", now), 120_000)
+    assert.strictEqual(ReconnectPolicy.parseRetryAfter(" 6 ", now), 6_000)
+    assert.strictEqual(ReconnectPolicy.parseRetryAfter("Sun, 29 Nov 2026 12:03:10 GMT", now), 120_000)
+    assert.strictEqual(
+      ReconnectPolicy.parseRetryAfter("Sun, 29 Nov 2026 12:00:00 GMT", now),
+      0,
+      "a past date"
+    )
+    for (const bad of [undefined, "", "-5", "1.5", "soon", "2026-11-29T12:03:10Z"]) {
+      assert.isUndefined(ReconnectPolicy.parseRetryAfter(bad, now), String(bad))
+    }
+  })
+
+  it.effect.prop(
+    "Retry-After as an HTTP date means the same wait as in seconds, to the second",
+    [int(0, 4_000_000_000), int(0, 86_400)],
+    ([nowSeconds, after]) =>
+      Effect.sync(() => {
+        const now = nowSeconds * 1000
+        const date = new Date(now + after * 1000).toUTCString()
+        assert.strictEqual(
+          ReconnectPolicy.parseRetryAfter(date, now),
+          ReconnectPolicy.parseRetryAfter(String(after), now)
+        )
+      })
+  )
+
+  it("a 429 asking for 120 s waits 120 s and says so; past an hour it is capped", () => {
+    const options = { ...ReconnectPolicy.defaults, maxJitter: 0 }
+    const [decision] = ReconnectPolicy.step(
+      options,
+      ReconnectPolicy.initialState,
+      ConnectionEnd.HttpStatus({ status: 429, retryAfterMillis: 120_000 }),
+      0
+    ) as readonly [ReconnectPolicy.Decision, ReconnectPolicy.State]
+    assert.strictEqual(Duration.toMillis(decision.delay), 120_000)
+    assert.strictEqual(decision.reason, "HTTP 429, the server asked for 120 s")
+    assert.isFalse(decision.retryAfterCapped)
+    const [capped] = ReconnectPolicy.step(
+      options,
+      ReconnectPolicy.initialState,
+      ConnectionEnd.HttpStatus({ status: 503, retryAfterMillis: 86_400_000 }),
+      0
+    ) as readonly [ReconnectPolicy.Decision, ReconnectPolicy.State]
+    assert.strictEqual(Duration.toMillis(capped.delay), 3_600_000)
+    assert.isTrue(capped.retryAfterCapped)
+    // Retry-After on another status is not HTTP's convention: the policy's delay alone.
+    const [other] = ReconnectPolicy.step(
+      options,
+      ReconnectPolicy.initialState,
+      ConnectionEnd.HttpStatus({ status: 500, retryAfterMillis: 600_000 }),
+      0
+    ) as readonly [ReconnectPolicy.Decision, ReconnectPolicy.State]
+    assert.strictEqual(Duration.toMillis(other.delay), 60_000)
+  })
+
   it.effect("waits 60 s after a drop, on the test clock, in milliseconds of real time", () =>
     Effect.gen(function* () {
       const options = yield* ReconnectPolicy.makeOptions()
       const { records } = yield* run(options, [
-        { kind: 9, status: 0, streamedMillis: 10_000 },
-        { kind: 0, status: 503, streamedMillis: 0 },
-        { kind: 0, status: 409, streamedMillis: 0 }
+        { kind: 9, status: 0, streamedMillis: 10_000, hits: 0, retryAfter: undefined },
+        { kind: 0, status: 503, streamedMillis: 0, hits: 0, retryAfter: undefined },
+        { kind: 0, status: 409, streamedMillis: 0, hits: 0, retryAfter: undefined }
       ])
       const waits = records.slice(1).map((r, i) => r.attemptAt - records[i].lossAt)
       assert.isAtLeast(waits[0], 60_000)
@@ -165,7 +413,7 @@ describe("ReconnectPolicy", () => {
       delays.push(Duration.toMillis(decision.delay))
       state = next
     }
-    assert.deepStrictEqual(delays, [60_000, 120_000, 240_000, 480_000, 600_000])
+    assert.deepStrictEqual(delays, [60_000, 120_000, 150_000, 150_000, 150_000])
   })
 
   it.each([
