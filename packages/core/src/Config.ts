@@ -192,7 +192,9 @@ export const ClientConfigInput = Schema.Struct({
   minReconnectDelay: Schema.optionalKey(DurationString),
   maxReconnectDelay: Schema.optionalKey(DurationString),
   healthyAfter: Schema.optionalKey(DurationString),
+  backfillWindow: Schema.optionalKey(DurationString),
   stallTimeout: Schema.optionalKey(DurationString),
+  connectTimeout: Schema.optionalKey(DurationString),
   trustedRedirectHosts: Schema.optionalKey(CommaList),
   dedupCapacity: Schema.optionalKey(intBetween("dedupCapacity", 1, 100_000_000)),
   bufferSize: Schema.optionalKey(intBetween("bufferSize", 1, 1_000_000)),
@@ -228,6 +230,8 @@ export interface ClientConfig {
   readonly smoothingBucketSize: number | undefined
   readonly policy: ReconnectPolicy.Options
   readonly stallTimeout: Duration.Duration | undefined
+  /** The longest an attempt may take to get the stream's answer, token fetch included. */
+  readonly connectTimeout: Duration.Duration
   readonly trustedRedirectHosts: ReadonlyArray<string>
   readonly dedupCapacity: number
   /** Hits held between the socket and a slower consumer before reading pauses. */
@@ -289,7 +293,8 @@ export const fromInput = Effect.fnUntraced(function* (input: ClientConfigInput) 
   const policy = yield* ReconnectPolicy.makeOptions({
     minReconnectDelay: input.minReconnectDelay,
     maxReconnectDelay: input.maxReconnectDelay,
-    healthyAfter: input.healthyAfter
+    healthyAfter: input.healthyAfter,
+    backfillWindow: input.backfillWindow
   }).pipe(Effect.mapError((e) => new ConfigError({ field: e.option, message: e.message })))
   const config: ClientConfig = {
     url: input.url,
@@ -310,6 +315,7 @@ export const fromInput = Effect.fnUntraced(function* (input: ClientConfigInput) 
     smoothingBucketSize: input.smoothingBucketSize,
     policy,
     stallTimeout: input.stallTimeout,
+    connectTimeout: input.connectTimeout ?? Duration.minutes(2),
     trustedRedirectHosts: input.trustedRedirectHosts ?? defaultTrustedRedirectHosts(input.url),
     dedupCapacity: input.dedupCapacity ?? Dedup.defaultCapacity,
     bufferSize: input.bufferSize ?? 4096,
