@@ -15,7 +15,7 @@
  * @since 0.1.0
  */
 import { ReconnectPolicy } from "@hitstream/core"
-import { Context, Effect, Layer, Redacted, Schema, Scope, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Redacted, Schema, Scope, Stream } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { LiveStreamConfig } from "./LiveStreamConfig.ts"
 import { type AuthError, TokenProvider } from "./TokenProvider.ts"
@@ -229,8 +229,17 @@ export class Connection extends Context.Service<
           }
           if (response.status !== 200) {
             const description = yield* errorDescription(response)
+            // A 429 or 503 may say when to come back; the policy honours it on top of its own delay.
+            const retryAfterMillis = ReconnectPolicy.parseRetryAfter(
+              response.headers["retry-after"],
+              yield* Clock.currentTimeMillis
+            )
             return yield* refused(
-              ReconnectPolicy.ConnectionEnd.HttpStatus({ status: response.status, description }),
+              ReconnectPolicy.ConnectionEnd.HttpStatus({
+                status: response.status,
+                description,
+                retryAfterMillis
+              }),
               `${url.href} answered ${response.status}${description ? `: ${description}` : ""}`
             )
           }
