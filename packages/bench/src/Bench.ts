@@ -129,9 +129,13 @@ interface SimulatorEndpoint {
 const startSimulator = (totalHits: number) =>
   new Promise<SimulatorEndpoint>((resolve, reject) => {
     const script = fileURLToPath(new URL("./SimulatorProcess.ts", import.meta.url))
-    const child = spawn(process.execPath, [script, String(totalHits)], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv.filter((a) => a.startsWith("--conditions")), script, String(totalHits)],
+      {
+        stdio: ["ignore", "pipe", "inherit"]
+      }
+    )
     let out = ""
     child.stdout!.on("data", (d) => {
       out += d
@@ -293,9 +297,19 @@ interface MemoryResult {
 const memoryRun = (pipeline: "hitstream" | "naive", milestones: ReadonlyArray<number>) =>
   new Promise<MemoryResult>((resolve, reject) => {
     const script = fileURLToPath(new URL("./MemoryProcess.ts", import.meta.url))
-    const child = spawn(process.execPath, ["--expose-gc", script, pipeline, milestones.join(",")], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv.filter((a) => a.startsWith("--conditions")),
+        "--expose-gc",
+        script,
+        pipeline,
+        milestones.join(",")
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"]
+      }
+    )
     let out = ""
     child.stdout!.on("data", (d) => (out += d))
     child.on("close", (code) =>

@@ -13,6 +13,7 @@ import { NodeServices } from "@effect/platform-node"
 import { Cause, Deferred, Effect, Exit } from "effect"
 import { CliError, Command } from "effect/cli"
 import * as Commands from "./Commands.ts"
+import { version } from "./version.ts"
 
 const usageErrors = new Set([
   "SettingsError",
@@ -57,7 +58,7 @@ const messageOf = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
  * @since 0.1.0
  */
 export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)) => {
-  const program = Command.runWith(Commands.hitstream, { version: "0.1.0" })(argv).pipe(
+  const program = Command.runWith(Commands.hitstream, { version })(argv).pipe(
     Effect.provide(NodeServices.layer)
   )
   const fiber = Effect.runFork(program)

@@ -1,4 +1,9 @@
-#!/usr/bin/env node
-import { main } from "../src/Main.ts"
+/**
+ * The `hitstream` program's entry point: the bundle's input, and what `npm start` runs on source.
+ * Installed copies start through `dist/bin/hitstream.js`, which checks the Node version first.
+ *
+ * @since 0.1.0
+ */
+import { main } from "./Main.ts"
 
 main()

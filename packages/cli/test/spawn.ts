@@ -3,7 +3,10 @@ import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
-export const bin = fileURLToPath(new URL("../bin/hitstream.ts", import.meta.url))
+export const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+
+/** Node flags that run our sources: `@hitstream/*` imports resolve to `src/*.ts`. */
+export const sourceFlags = ["--conditions=@hitstream/source"]
 
 export interface Run {
   readonly code: number | null
@@ -20,7 +23,7 @@ export interface Spawned {
 }
 
 export const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Spawned => {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = spawn(process.execPath, [...sourceFlags, bin, ...args], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
