@@ -13,11 +13,12 @@ import { Context, Effect, Layer } from "effect"
 export class LiveStreamConfig extends Context.Service<LiveStreamConfig, Config.ClientConfig>()(
   "@hitstream/client/LiveStreamConfig"
 ) {
-  /** A configuration built in code, validated like any other. */
-  static readonly layer = (
-    input: Config.ClientConfigInput
-  ): Layer.Layer<LiveStreamConfig, Config.ConfigError> =>
-    Layer.effect(LiveStreamConfig, Config.fromInput(input))
+  /**
+   * A configuration written in code, validated by `Config.decode` exactly as the CLI validates
+   * flags and variables: a bad value is a `ConfigError` naming the field, never a defect.
+   */
+  static readonly layer = (input: Config.Input): Layer.Layer<LiveStreamConfig, Config.ConfigError> =>
+    Layer.effect(LiveStreamConfig, Config.decode(input))
 
   /** An already validated configuration. */
   static readonly layerValue = (config: Config.ClientConfig): Layer.Layer<LiveStreamConfig> =>

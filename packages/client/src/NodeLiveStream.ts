@@ -27,7 +27,7 @@ export const httpClient = NodeHttpClient.layerNodeHttpOptions({ keepAlive: true,
  *
  * @since 0.1.0
  */
-export const layerWith = <E, E2>(
+export const layerWith = <E, E2 = never>(
   config: Layer.Layer<LiveStreamConfig, E>,
   journal: Layer.Layer<ConnectionJournal, E2> = ConnectionJournal.layerMemory as Layer.Layer<
     ConnectionJournal,
@@ -43,11 +43,11 @@ export const layerWith = <E, E2>(
 }
 
 /**
- * From a configuration written in code.
+ * From a configuration written in code, validated like the CLI's (`Config.decode`).
  *
  * @since 0.1.0
  */
-export const layer = (config: Config.ClientConfigInput) => layerWith(LiveStreamConfig.layer(config))
+export const layer = (config: Config.Input) => layerWith(LiveStreamConfig.layer(config))
 
 /**
  * From the `HITSTREAM_*` environment variables.

@@ -13,6 +13,7 @@ import {
   Duration,
   Effect,
   Option,
+  Redacted,
   Schema,
   SchemaIssue,
   SchemaTransformation
@@ -79,7 +80,7 @@ export const DurationString = Schema.String.pipe(
             Effect.fail(
               new SchemaIssue.InvalidValue(
                 {
-                  message: `${JSON.stringify(input)} is not a duration; write it like 60s, 2m, 1500ms or 1h`
+                  message: "it is not a duration; write it like 60s, 2m, 1500ms or 1h"
                 },
                 input
               )
@@ -110,14 +111,18 @@ export const CommaList = Schema.String.pipe(
   )
 )
 
-const intBetween = (field: string, min: number, max: number) =>
+const intBetween = (_field: string, min: number, max: number) =>
   Schema.Number.check(
     Schema.makeFilter(
       (n: number) =>
-        (Number.isInteger(n) && n >= min && n <= max) ||
-        `${field} is ${n}; it must be an integer from ${min} to ${max}`
+        (Number.isInteger(n) && n >= min && n <= max) || `it must be an integer from ${min} to ${max}`
     )
   )
+
+const example: Record<string, string> = {
+  url: "https://livestream.adobe.net/api/1/stream/my-endpoint",
+  tokenUrl: "https://ims-na1.adobelogin.com/ims/token/v3"
+}
 
 const urlString = (field: string) =>
   Schema.String.check(
@@ -127,10 +132,10 @@ const urlString = (field: string) =>
         return (
           url.protocol === "https:" ||
           url.protocol === "http:" ||
-          `${field} is ${JSON.stringify(s)}; it must be an http(s) URL`
+          `it must be an http(s) URL, such as ${example[field] ?? example.url}`
         )
       } catch {
-        return `${field} is ${JSON.stringify(s)}; it must be an absolute URL such as https://livestream.adobe.net/api/1/stream/my-endpoint`
+        return `it must be an absolute URL, such as ${example[field] ?? example.url}`
       }
     })
   )
@@ -167,7 +172,45 @@ export const defaultScopes = [
   "additional_info.projectedProductContext"
 ] as const
 
+/**
+ * Why a value cannot travel in an HTTP header, or `undefined` when it can: header values hold
+ * visible ASCII only here (ids and bearer tokens never need more), and a control character,
+ * typically a newline pasted from a file, makes Node throw inside the request. Names the
+ * character and its position, never the value, so it is safe for secrets.
+ *
+ * @since 0.1.0
+ */
+export const headerProblem = (value: string): string | undefined => {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 0x21 || code > 0x7e) {
+      const what =
+        code === 0x0a
+          ? "a line feed (\\n)"
+          : code === 0x0d
+            ? "a carriage return (\\r)"
+            : code === 0x09
+              ? "a tab"
+              : code === 0x20
+                ? "a space"
+                : code < 0x20 || code === 0x7f
+                  ? `a control character (U+${code.toString(16).toUpperCase().padStart(4, "0")})`
+                  : `a non-ASCII character (U+${code.toString(16).toUpperCase().padStart(4, "0")})`
+      return `it contains ${what} at position ${i + 1}, and is sent in an HTTP header, which cannot carry it; check for a trailing newline in the variable or file it came from`
+    }
+  }
+  return undefined
+}
+
+const headerSafe = Schema.makeFilter((s: string) => headerProblem(s) ?? true)
+
 const Secret = Schema.Redacted(Schema.String)
+
+// A secret sent in a header (the bearer token): checked as a whole, as a check on the inner
+// string would lose its message inside the Redacted.
+const HeaderSecret = Secret.check(
+  Schema.makeFilter((r: Redacted.Redacted<string>) => headerProblem(Redacted.value(r)) ?? true)
+)
 
 /**
  * The configuration as written (environment, file, flags): every field a string or a number,
@@ -179,9 +222,9 @@ export const ClientConfigInput = Schema.Struct({
   url: urlString("url"),
   clientId: Schema.NonEmptyString.annotate({
     message: "clientId must be the IMS client id (also sent as x-api-key)"
-  }),
+  }).check(headerSafe),
   clientSecret: Schema.optionalKey(Secret),
-  accessToken: Schema.optionalKey(Secret),
+  accessToken: Schema.optionalKey(HeaderSecret),
   tokenUrl: Schema.optionalKey(urlString("tokenUrl")),
   scopes: Schema.optionalKey(CommaList),
   maxConnections: Schema.optionalKey(intBetween("maxConnections", 1, 8)),
@@ -198,7 +241,8 @@ export const ClientConfigInput = Schema.Struct({
   trustedRedirectHosts: Schema.optionalKey(CommaList),
   dedupCapacity: Schema.optionalKey(intBetween("dedupCapacity", 1, 100_000_000)),
   bufferSize: Schema.optionalKey(intBetween("bufferSize", 1, 1_000_000)),
-  maxRecordBytes: Schema.optionalKey(intBetween("maxRecordBytes", 1024, 1024 ** 3))
+  maxRecordBytes: Schema.optionalKey(intBetween("maxRecordBytes", 1024, 1024 ** 3)),
+  tracePropagation: Schema.optionalKey(Schema.Boolean)
 })
 
 /**
@@ -207,38 +251,70 @@ export const ClientConfigInput = Schema.Struct({
 export type ClientConfigInput = typeof ClientConfigInput.Type
 
 /**
- * The validated configuration, defaults filled in.
+ * What a value of a field of `ClientConfigInput` may be written as in code: its decoded type
+ * (`Redacted`, `Duration`, a list) or the text an environment variable or flag would hold
+ * (`"60s"`, `"a,b"`, a secret as a plain string, `"earliest"`).
  *
  * @since 0.1.0
  */
-export interface ClientConfig {
-  readonly url: string
-  readonly clientId: string
-  /** How the client authenticates: IMS client credentials, or a token given as is. */
-  readonly auth:
-    | {
-        readonly _tag: "ClientCredentials"
-        readonly clientSecret: import("effect").Redacted.Redacted<string>
-        readonly tokenUrl: string
-        readonly scopes: ReadonlyArray<string>
-      }
-    | { readonly _tag: "StaticToken"; readonly accessToken: import("effect").Redacted.Redacted<string> }
-  readonly maxConnections: number
-  readonly connections: number
-  readonly reset: "smallest" | "largest" | undefined
-  readonly smoothing: boolean
-  readonly smoothingBucketSize: number | undefined
-  readonly policy: ReconnectPolicy.Options
-  readonly stallTimeout: Duration.Duration | undefined
-  /** The longest an attempt may take to get the stream's answer, token fetch included. */
-  readonly connectTimeout: Duration.Duration
-  readonly trustedRedirectHosts: ReadonlyArray<string>
-  readonly dedupCapacity: number
-  /** Hits held between the socket and a slower consumer before reading pauses. */
-  readonly bufferSize: number
-  /** A record longer than this many bytes is skipped as it streams in (counted as `TooLong`). */
-  readonly maxRecordBytes: number
+export type Input = {
+  readonly [K in keyof ClientConfigInput]: ClientConfigInput[K] extends infer A
+    ? A extends Redacted.Redacted<string>
+      ? A | string
+      : A | (typeof ClientConfigInput.Encoded)[K & keyof typeof ClientConfigInput.Encoded]
+    : never
 }
+
+const ClientCredentials = Schema.TaggedStruct("ClientCredentials", {
+  clientSecret: Secret,
+  tokenUrl: Schema.String,
+  scopes: Schema.Array(Schema.String)
+})
+
+const StaticToken = Schema.TaggedStruct("StaticToken", { accessToken: Secret })
+
+const PolicyOptions = Schema.declare(
+  (u: unknown): u is ReconnectPolicy.Options =>
+    typeof u === "object" && u !== null && "minReconnectDelay" in u && "maxReconnectDelay" in u
+)
+
+/**
+ * The validated configuration, defaults filled in: what `decode` and `fromEnv` produce, and the
+ * only shape the client's services read.
+ *
+ * @since 0.1.0
+ */
+export const ClientConfig = Schema.Struct({
+  url: Schema.String,
+  clientId: Schema.String,
+  /** How the client authenticates: IMS client credentials, or a token given as is. */
+  auth: Schema.Union([ClientCredentials, StaticToken]),
+  maxConnections: Schema.Int,
+  connections: Schema.Int,
+  reset: Schema.UndefinedOr(Schema.Literals(["smallest", "largest"])),
+  smoothing: Schema.Boolean,
+  smoothingBucketSize: Schema.UndefinedOr(Schema.Int),
+  policy: PolicyOptions,
+  stallTimeout: Schema.UndefinedOr(Schema.Duration),
+  /** The longest an attempt may take to get the stream's answer, token fetch included. */
+  connectTimeout: Schema.Duration,
+  trustedRedirectHosts: Schema.Array(Schema.String),
+  dedupCapacity: Schema.Int,
+  /** Hits held between the socket and a slower consumer before reading pauses. */
+  bufferSize: Schema.Int,
+  /** A record longer than this many bytes is skipped as it streams in (counted as `TooLong`). */
+  maxRecordBytes: Schema.Int,
+  /**
+   * Whether requests carry trace headers (`traceparent`, `b3`). Off by default: they would tell
+   * Adobe and IMS about the caller's tracing.
+   */
+  tracePropagation: Schema.Boolean
+})
+
+/**
+ * @since 0.1.0
+ */
+export type ClientConfig = typeof ClientConfig.Type
 
 /**
  * The configuration cannot be used: says which field, the value, and what is valid.
@@ -261,13 +337,11 @@ export const defaultTrustedRedirectHosts = (url: string): Array<string> => [
   "*.adobe.net"
 ]
 
-/**
- * Fills defaults and checks what one field alone cannot: `connections` at most
- * `maxConnections`, exactly one way to authenticate, `maxReconnectDelay` not below the minimum.
- *
- * @since 0.1.0
- */
-export const fromInput = Effect.fnUntraced(function* (input: ClientConfigInput) {
+// Fills defaults and checks what one field alone cannot: `connections` at most
+// `maxConnections`, exactly one way to authenticate, `maxReconnectDelay` not below the minimum.
+// Internal: every configuration comes through `load`, so that code, files, flags and the
+// environment are validated alike.
+const fromInput = Effect.fnUntraced(function* (input: ClientConfigInput) {
   const maxConnections = input.maxConnections ?? 1
   const connections = input.connections ?? 1
   if (connections > maxConnections) {
@@ -319,7 +393,8 @@ export const fromInput = Effect.fnUntraced(function* (input: ClientConfigInput) 
     trustedRedirectHosts: input.trustedRedirectHosts ?? defaultTrustedRedirectHosts(input.url),
     dedupCapacity: input.dedupCapacity ?? Dedup.defaultCapacity,
     bufferSize: input.bufferSize ?? 4096,
-    maxRecordBytes: input.maxRecordBytes ?? Framing.defaultMaxRecordBytes
+    maxRecordBytes: input.maxRecordBytes ?? Framing.defaultMaxRecordBytes,
+    tracePropagation: input.tracePropagation ?? false
   }
   return config
 })
@@ -379,6 +454,24 @@ export const envProvider = (
 
 const isSecret = (field: string) => field === "clientSecret" || field === "accessToken"
 
+const required: Record<string, string> = {
+  url: `the stream URL, such as ${example.url}`,
+  clientId: "the IMS client id of the Developer Console project (also sent as x-api-key)"
+}
+
+// Values written in code as their decoded types, turned into the text the same schema decodes
+// from the environment, so that code is validated exactly like flags and variables.
+const asText = (value: unknown): unknown =>
+  Redacted.isRedacted(value)
+    ? Redacted.value(value)
+    : Duration.isDuration(value)
+      ? `${Duration.toMillis(value)}ms`
+      : value instanceof URL
+        ? value.href
+        : Array.isArray(value)
+          ? value.join(",")
+          : value
+
 const load = (
   provider: ConfigProvider.ConfigProvider,
   describe: (field: string) => { name: string; value: unknown }
@@ -389,6 +482,13 @@ const load = (
       const field = cause._tag === "SchemaError" ? fieldOf(cause.issue) : "config"
       const { name, value } = describe(field)
       const detail = cause.message.split("\n")[0]
+      // An empty value reads as absent: either way the field is required.
+      if (detail === "Missing key" && (value === undefined || value === "")) {
+        return new ConfigError({
+          field,
+          message: `${name} is required${required[field] ? `: ${required[field]}` : ""}`
+        })
+      }
       const shown = isSecret(field) ? '"<redacted>"' : JSON.stringify(value)
       return new ConfigError({
         field,
@@ -408,9 +508,14 @@ export const fromEnv = (env: Record<string, string | undefined> = process.env) =
 
 /**
  * Decodes and validates a configuration from any source (a parsed file, flags, code): an
- * object with the fields of `ClientConfigInput`, values as strings, numbers or booleans.
+ * object with the fields of `ClientConfigInput`, values as strings, numbers or booleans, or
+ * in code as their decoded types (`Redacted`, `Duration`, arrays; see `Input`). Every problem
+ * is a `ConfigError` naming the field.
  *
  * @since 0.1.0
  */
-export const decode = (input: Record<string, unknown>) =>
-  load(ConfigProvider.fromUnknown(input), (field) => ({ name: field, value: input[field] }))
+export const decode = (input: Input | Record<string, unknown>): Effect.Effect<ClientConfig, ConfigError> => {
+  const text: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(input)) if (value !== undefined) text[key] = asText(value)
+  return load(ConfigProvider.fromUnknown(text), (field) => ({ name: field, value: text[field] }))
+}

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Option, Redacted } from "effect"
-import { Config } from "../src/index.ts"
+import { Arbitrary, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { Config, ReconnectPolicy } from "../src/index.ts"
 
 const env = {
   HITSTREAM_URL: "https://livestream.adobe.net/api/1/stream/my-endpoint",
@@ -17,7 +17,8 @@ describe("Config", () => {
       assert.strictEqual(config.maxConnections, 1)
       assert.strictEqual(config.connections, 1)
       assert.strictEqual(config.policy.minReconnectDelay, 60_000)
-      assert.strictEqual(config.policy.maxReconnectDelay, 600_000)
+      assert.strictEqual(config.policy.maxReconnectDelay, ReconnectPolicy.defaults.maxReconnectDelay)
+      assert.isFalse(config.tracePropagation, "no trace headers to third parties unless asked")
       assert.strictEqual(config.dedupCapacity, 1_000_000)
       assert.deepStrictEqual(config.trustedRedirectHosts, ["livestream.adobe.net", "*.adobe.net"])
       assert.strictEqual(config.auth._tag, "ClientCredentials")
@@ -100,5 +101,111 @@ describe("Config", () => {
     assert.deepStrictEqual(ms("45"), Option.some(45_000))
     assert.isTrue(Option.isNone(Config.parseDuration("-1s")))
     assert.isTrue(Option.isNone(Config.parseDuration("1 fortnight")))
+  })
+
+  describe("from code, as the library's layers take it", () => {
+    const base = { url: env.HITSTREAM_URL, clientId: "client-1", clientSecret: Redacted.make("s3cr3t-value") }
+
+    it.effect.each([
+      [{ maxConnections: 99 }, "maxConnections", "maxConnections is 99: it must be an integer from 1 to 8"],
+      [{ clientId: "" }, "clientId", "clientId is required: the IMS client id"],
+      [
+        { dedupCapacity: -5 },
+        "dedupCapacity",
+        "dedupCapacity is -5: it must be an integer from 1 to 100000000"
+      ],
+      [{ bufferSize: 0 }, "bufferSize", "bufferSize is 0: it must be an integer from 1 to 1000000"],
+      [{ url: "::not a url" }, "url", 'url is "::not a url": it must be an absolute URL, such as https://'],
+      [{ url: "ftp://host/x" }, "url", 'url is "ftp://host/x": it must be an http(s) URL'],
+      [{ tokenUrl: "ims" }, "tokenUrl", "such as https://ims-na1.adobelogin.com/ims/token/v3"],
+      [{ connections: 3, maxConnections: 2 }, "connections", "connections is 3"]
+    ] as const)("%j is a ConfigError naming the field", ([overrides, field, message]) =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(Config.decode({ ...base, ...overrides }))
+        assert.strictEqual(error._tag, "ConfigError")
+        assert.strictEqual(error.field, field)
+        assert.include(error.message, message)
+      })
+    )
+
+    it.effect("takes decoded values (Redacted, Duration, lists) and text alike", () =>
+      Effect.gen(function* () {
+        const config = yield* Config.decode({
+          ...base,
+          minReconnectDelay: Duration.seconds(90),
+          maxReconnectDelay: "2m",
+          stallTimeout: Duration.millis(1500),
+          trustedRedirectHosts: ["a.example", "*.adobe.net"],
+          scopes: "openid,AdobeID",
+          reset: "earliest",
+          tracePropagation: true
+        })
+        assert.strictEqual(config.policy.minReconnectDelay, 90_000)
+        assert.strictEqual(config.policy.maxReconnectDelay, 120_000)
+        assert.strictEqual(Duration.toMillis(config.stallTimeout!), 1500)
+        assert.deepStrictEqual(config.trustedRedirectHosts, ["a.example", "*.adobe.net"])
+        assert.strictEqual(config.reset, "smallest")
+        assert.isTrue(config.tracePropagation)
+        assert.strictEqual(config.auth._tag, "ClientCredentials")
+        if (config.auth._tag === "ClientCredentials") {
+          assert.strictEqual(Redacted.value(config.auth.clientSecret), "s3cr3t-value")
+          assert.deepStrictEqual(config.auth.scopes, ["openid", "AdobeID"])
+        }
+        // The result is an instance of the schema the type is derived from.
+        assert.isTrue(Schema.is(Config.ClientConfig)(config))
+      })
+    )
+  })
+
+  describe("values that go into HTTP headers", () => {
+    it.effect("a client id with a newline is refused before any connection, naming the variable", () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(Config.fromEnv({ ...env, HITSTREAM_CLIENT_ID: "abc\n" }))
+        assert.strictEqual(error.field, "clientId")
+        assert.include(error.message, "HITSTREAM_CLIENT_ID (clientId)")
+        assert.include(error.message, "line feed (\\n) at position 4")
+        assert.include(error.message, "HTTP header")
+      })
+    )
+
+    it.effect("a token with a carriage return is refused without showing the token", () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(
+          Config.decode({ url: env.HITSTREAM_URL, clientId: "c", accessToken: "tok-SECRET\r\n" })
+        )
+        assert.strictEqual(error.field, "accessToken")
+        assert.include(error.message, "carriage return")
+        assert.notInclude(error.message, "tok-SECRET")
+      })
+    )
+
+    // Visible ASCII is what ids and bearer tokens are made of; anything else cannot be sent as is.
+    const visible = Arbitrary.schema(
+      Schema.String.check(Schema.isMinLength(1), Schema.isPattern(/^[\x21-\x7e]+$/))
+    )
+    const anyText = Arbitrary.schema(Schema.String)
+    it.effect.prop(
+      "a client id or token is accepted exactly when every character is visible ASCII; errors never show a token",
+      [anyText, visible],
+      ([value, safe]) =>
+        Effect.gen(function* () {
+          const ok = value.length > 0 && /^[\x21-\x7e]+$/.test(value)
+          assert.strictEqual(Config.headerProblem(value) === undefined, /^[\x21-\x7e]*$/.test(value))
+          const asId = yield* Effect.result(
+            Config.decode({ url: env.HITSTREAM_URL, clientId: value, accessToken: safe })
+          )
+          assert.strictEqual(asId._tag === "Success", ok)
+          // A marker no message holds, so a leak of the token is a leak of the marker.
+          const token = `Tk7q${safe}${value}`
+          const asToken = yield* Effect.result(
+            Config.decode({ url: env.HITSTREAM_URL, clientId: "c", accessToken: token })
+          )
+          assert.strictEqual(asToken._tag === "Success", /^[\x21-\x7e]+$/.test(token))
+          if (asToken._tag === "Failure") {
+            assert.strictEqual(asToken.failure.field, "accessToken")
+            assert.notInclude(asToken.failure.message, "Tk7q")
+          }
+        })
+    )
   })
 })
