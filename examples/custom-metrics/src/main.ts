@@ -1,0 +1,2 @@
+// Placeholder: the example is being written.
+export {}
