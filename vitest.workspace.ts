@@ -4,6 +4,6 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
-    projects: ["packages/*", "examples/*"]
+    projects: ["packages/*", "examples/*", "packaging"]
   }
 })
