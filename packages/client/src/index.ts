@@ -37,4 +37,9 @@ export * as Reorder from "./Reorder.ts"
 /**
  * @since 0.1.0
  */
+export * as SlotLease from "./SlotLease.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as TokenProvider from "./TokenProvider.ts"
