@@ -8,13 +8,20 @@
  * `trustedRedirectHosts`; a redirect to any other host, or from https to http, is a security
  * stop (`RedirectRejected`): fatal, never retried, and the token is never sent there.
  *
+ * Every URL in an error, a log line or the result is shown through `RedactedUrl.redactUrl`: a
+ * password in the configured URL or in a redirect's `Location` never leaves this module.
+ *
+ * A response that is not valid HTTP (Node's parser fails with `HPE_*`, e.g. a 100 KB
+ * `Location` header: `HPE_HEADER_OVERFLOW`) is a protocol error: a failure that waits with
+ * growth like a network error, logged with its cause the first time in a row and quietly after.
+ *
  * A status other than 200 fails with `ConnectionRefused`, carrying the classified
  * `ConnectionEnd` the reconnect policy consumes (and the body's `error_description`). A 200
  * gives the raw body bytes (still gzip). Closing the scope closes the socket.
  *
  * @since 0.1.0
  */
-import { ReconnectPolicy } from "@hitstream/core"
+import { ReconnectPolicy, RedactedUrl } from "@hitstream/core"
 import { Clock, Context, Effect, Layer, Redacted, Schema, Scope, Stream } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { LiveStreamConfig } from "./LiveStreamConfig.ts"
@@ -27,7 +34,9 @@ import { type AuthError, TokenProvider } from "./TokenProvider.ts"
  */
 export class ConnectionRefused extends Schema.TaggedError<ConnectionRefused>()("ConnectionRefused", {
   end: Schema.Any as Schema.Schema<ReconnectPolicy.ConnectionEnd>,
-  message: Schema.String
+  message: Schema.String,
+  /** The same refusal as the slot's previous attempt, already logged in full: log it quietly. */
+  repeat: Schema.optional(Schema.Boolean)
 }) {}
 
 /**
@@ -69,7 +78,8 @@ export class EnableError extends Schema.TaggedError<EnableError>()("EnableError"
 export type ConnectError = ConnectionRefused | RedirectRejected | AuthError
 
 /**
- * An open stream: the URL that answered 200 (after redirects) and its body, gzip as received.
+ * An open stream: the URL that answered 200 (after redirects, redacted for display) and its
+ * body, gzip as received.
  *
  * @since 0.1.0
  */
@@ -123,11 +133,36 @@ export const enableUrl = (url: string): string => {
 }
 
 // The HTTP client's message names the request; the cause (reset, premature close) is the news.
+// Redacted: a message may quote the URL it failed on.
 const causeOf = (error: { readonly message: string; readonly cause?: unknown }): string => {
   const cause = error.cause as { readonly message?: string; readonly code?: string } | undefined
-  if (cause?.message) return cause.code ? `${cause.message} (${cause.code})` : cause.message
-  return error.message
+  const text = cause?.message
+    ? cause.code
+      ? `${cause.message} (${cause.code})`
+      : cause.message
+    : error.message
+  return RedactedUrl.redactText(text)
 }
+
+// Node's HTTP parser names its failures `HPE_*`; they sit a few causes deep in the client error.
+const parserCode = (error: unknown): string | undefined => {
+  let current = error as { readonly code?: unknown; readonly cause?: unknown } | undefined
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    if (typeof current.code === "string" && current.code.startsWith("HPE_")) return current.code
+    current = current.cause as typeof current
+  }
+  return undefined
+}
+
+/**
+ * What a Node HTTP parser failure means, for an operator.
+ *
+ * @since 0.1.0
+ */
+export const protocolProblem = (code: string): string =>
+  code === "HPE_HEADER_OVERFLOW"
+    ? "the response headers are larger than Node accepts (16 KiB unless --max-http-header-size says otherwise)"
+    : `the response is not valid HTTP (${code})`
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308])
 const maxHops = 5
@@ -168,7 +203,7 @@ export class Connection extends Context.Service<
     Effect.gen(function* () {
       const config = yield* LiveStreamConfig
       const tokens = yield* TokenProvider
-      const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
+      const client = (yield* LiveStreamConfig.httpClient).pipe(HttpClient.withScope)
 
       const headers = (token: Redacted.Redacted<string>) => ({
         authorization: `Bearer ${Redacted.value(token)}`,
@@ -179,20 +214,41 @@ export class Connection extends Context.Service<
       const refused = (end: ReconnectPolicy.ConnectionEnd, message: string) =>
         new ConnectionRefused({ end, message })
 
-      const networkError = (url: string) => (error: { readonly message: string }) =>
-        refused(
-          ReconnectPolicy.ConnectionEnd.NetworkError({ streamedMillis: 0, message: causeOf(error) }),
-          `cannot connect to ${url}: ${causeOf(error)}`
-        )
+      // The protocol error each slot's previous attempt ended with, so a repeat is logged once.
+      const lastProtocolError = new Map<number, string>()
+
+      const protocolError = (slot: number, shown: string, code: string, detail: string) => {
+        const message = `protocol error from ${shown}: ${detail}`
+        const repeat = lastProtocolError.get(slot) === code
+        lastProtocolError.set(slot, code)
+        return new ConnectionRefused({
+          end: ReconnectPolicy.ConnectionEnd.NetworkError({ streamedMillis: 0, message }),
+          message: repeat ? `${message} (again)` : message,
+          repeat
+        })
+      }
+
+      const networkError =
+        (slot: number, shown: string) => (error: { readonly message: string; readonly cause?: unknown }) => {
+          const code = parserCode(error)
+          if (code !== undefined)
+            return protocolError(slot, shown, code, `${protocolProblem(code)}; cause: ${causeOf(error)}`)
+          lastProtocolError.delete(slot)
+          return refused(
+            ReconnectPolicy.ConnectionEnd.NetworkError({ streamedMillis: 0, message: causeOf(error) }),
+            `cannot connect to ${shown}: ${causeOf(error)}`
+          )
+        }
 
       const open = Effect.fn("Connection.open")(function* (slot: number) {
-        yield* Effect.annotateCurrentSpan({ slot, url: config.url })
+        yield* Effect.annotateCurrentSpan({ slot, url: RedactedUrl.redactUrl(config.url) })
         const token = yield* tokens.get
         let url = streamUrl(config)
         for (let hop = 0; hop <= maxHops; hop++) {
+          const shown = RedactedUrl.redactUrl(url)
           const response = yield* client
             .execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers(token))))
-            .pipe(Effect.mapError(networkError(url.href)))
+            .pipe(Effect.mapError(networkError(slot, shown)))
           if (redirectStatuses.has(response.status)) {
             const location = response.headers["location"]
             if (location === undefined) {
@@ -201,27 +257,37 @@ export class Connection extends Context.Service<
                   status: response.status,
                   description: "redirect without Location"
                 }),
-                `${url.href} answered ${response.status} without a Location`
+                `${shown} answered ${response.status} without a Location`
               )
             }
-            const next = new URL(location, url)
+            const parsed = URL.parse(location, url.href)
+            if (parsed === null) {
+              return yield* protocolError(
+                slot,
+                shown,
+                "InvalidLocation",
+                `it answered ${response.status} with a Location that is not a URL: ${JSON.stringify(RedactedUrl.redactUrl(location.slice(0, 200)))}`
+              )
+            }
+            const next: URL = parsed
+            const nextShown = RedactedUrl.redactUrl(next)
             if (url.protocol === "https:" && next.protocol !== "https:") {
               return yield* new RedirectRejected({
-                from: url.href,
-                location: next.href,
-                message: `refusing a redirect from https to ${next.protocol.replace(":", "")} (${next.href}): the token would travel in clear text`
+                from: shown,
+                location: nextShown,
+                message: `refusing a redirect from https to ${next.protocol.replace(":", "")} (${nextShown}): the token would travel in clear text`
               })
             }
             if (!isTrustedHost(next.hostname, config.trustedRedirectHosts)) {
               return yield* new RedirectRejected({
-                from: url.href,
-                location: next.href,
+                from: shown,
+                location: nextShown,
                 message: `refusing a redirect to ${next.hostname}, which is not in trustedRedirectHosts (${config.trustedRedirectHosts.join(", ")}); the token was not sent there. If that host is Adobe's, add it to HITSTREAM_TRUSTED_REDIRECT_HOSTS`
               })
             }
             yield* Effect.logDebug("following redirect", {
-              from: url.href,
-              to: next.href,
+              from: shown,
+              to: nextShown,
               status: response.status
             })
             url = next
@@ -240,7 +306,7 @@ export class Connection extends Context.Service<
                 description,
                 retryAfterMillis
               }),
-              `${url.href} answered ${response.status}${description ? `: ${description}` : ""}`
+              `${shown} answered ${response.status}${description ? `: ${RedactedUrl.redactText(description)}` : ""}`
             )
           }
           const bytes = response.stream.pipe(
@@ -249,22 +315,26 @@ export class Connection extends Context.Service<
                 new ConnectionLost({ message: `the stream from ${url.host} broke: ${causeOf(error)}` })
             )
           )
-          return { url: url.href, bytes } satisfies ConnectionBody
+          lastProtocolError.delete(slot)
+          return { url: shown, bytes } satisfies ConnectionBody
         }
+        const last = RedactedUrl.redactUrl(url)
         return yield* new RedirectRejected({
-          from: config.url,
-          location: url.href,
-          message: `more than ${maxHops} redirects, the last to ${url.href}: a redirect loop`
+          from: RedactedUrl.redactUrl(config.url),
+          location: last,
+          message: `more than ${maxHops} redirects, the last to ${last}: a redirect loop`
         })
       })
 
       const enable = Effect.gen(function* () {
         const token = yield* tokens.get
         const url = enableUrl(config.url)
-        const failure = (message: string, status?: number) => new EnableError({ url, status, message })
+        const shown = RedactedUrl.redactUrl(url)
+        const failure = (message: string, status?: number) =>
+          new EnableError({ url: shown, status, message: RedactedUrl.redactText(message) })
         const response = yield* client
           .execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers(token))))
-          .pipe(Effect.mapError((e) => failure(`cannot reach ${url}: ${e.message}`)))
+          .pipe(Effect.mapError((e) => failure(`cannot reach ${shown}: ${causeOf(e)}`)))
         const text = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
         let message = text
         try {

@@ -6,6 +6,7 @@
  */
 import { Config } from "@hitstream/core"
 import { Context, Effect, Layer } from "effect"
+import { HttpClient } from "effect/http"
 
 /**
  * @since 0.1.0
@@ -23,6 +24,25 @@ export class LiveStreamConfig extends Context.Service<LiveStreamConfig, Config.C
   /** An already validated configuration. */
   static readonly layerValue = (config: Config.ClientConfig): Layer.Layer<LiveStreamConfig> =>
     Layer.succeed(LiveStreamConfig, config)
+
+  /**
+   * The HTTP client as the configuration allows it: without trace headers (`traceparent`, `b3`)
+   * unless `tracePropagation` is on. Effect's client sends them by default, which would tell
+   * Adobe and IMS about the caller's traces; the span is still recorded locally.
+   */
+  static readonly httpClient: Effect.Effect<
+    HttpClient.HttpClient,
+    never,
+    LiveStreamConfig | HttpClient.HttpClient
+  > = Effect.gen(function* () {
+    const config = yield* LiveStreamConfig
+    const client = yield* HttpClient.HttpClient
+    return config.tracePropagation
+      ? client
+      : HttpClient.transform(client, (response) =>
+          Effect.provideService(response, HttpClient.TracerPropagationEnabled, false)
+        )
+  })
 
   /** The configuration from the `HITSTREAM_*` environment variables. */
   static readonly layerFromEnv: Layer.Layer<LiveStreamConfig, Config.ConfigError> = Layer.effect(

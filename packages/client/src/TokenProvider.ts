@@ -75,7 +75,7 @@ export class TokenProvider extends Context.Service<
             fetches: Effect.succeed(0)
           })
         }
-        const client = yield* HttpClient.HttpClient
+        const client = yield* LiveStreamConfig.httpClient
         const lock = yield* Semaphore.make(1)
         let cached: { token: Redacted.Redacted<string>; refreshAt: number } | undefined
         let fetches = 0
