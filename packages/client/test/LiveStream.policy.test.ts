@@ -100,7 +100,8 @@ const configFor = (connections: number, min: number, max: number) =>
   Config.decode({
     url: "https://livestream.adobe.net/api/1/stream/test",
     clientId: "c",
-    accessToken: "t",
+    // Client credentials: a 401 asks for a fresh token (a static token's 401 is fatal at once).
+    clientSecret: "s",
     maxConnections: connections,
     connections,
     minReconnectDelay: `${min}ms`,

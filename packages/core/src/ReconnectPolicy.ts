@@ -369,6 +369,17 @@ export const gapWarning = (options: Options, gapMillis: number): string | undefi
       "or run more slots (a larger maxConnections, and connections to match), so that others are streaming while one waits."
 
 /**
+ * The warning for a `minReconnectDelay` below Adobe's 60 s, or `undefined`: a library user who
+ * sets it in code hears the same as a CLI user.
+ *
+ * @since 0.1.0
+ */
+export const shortDelayWarning = (options: Options): string | undefined =>
+  options.minReconnectDelay < 60_000
+    ? `minReconnectDelay is ${options.minReconnectDelay / 1000}s, below the 60s Adobe asks for: the load balancer may still count the old connection, and quick reconnects get 409 and 503 (support article KA-16598)`
+    : undefined
+
+/**
  * The fatal error for a status, if the status is fatal.
  *
  * @since 0.1.0
