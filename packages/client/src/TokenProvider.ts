@@ -13,6 +13,7 @@
  *
  * @since 0.1.0
  */
+import { RedactedUrl } from "@hitstream/core"
 import { Clock, Context, Duration, Effect, Layer, Redacted, Schedule, Schema, Semaphore } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import { LiveStreamConfig } from "./LiveStreamConfig.ts"
@@ -81,7 +82,7 @@ export class TokenProvider extends Context.Service<
         let fetches = 0
 
         const failure = (reason: AuthError["reason"], message: string, status?: number) =>
-          new AuthError({ reason, message, status })
+          new AuthError({ reason, message: RedactedUrl.redactText(message), status })
 
         const fetchOnce = Effect.gen(function* () {
           const request = HttpClientRequest.post(auth.tokenUrl).pipe(
