@@ -15,6 +15,12 @@
  *   - { status: 200, after: 50, fault: garbage }   # bytes that are not gzip
  *   - { status: 200, after: 50, fault: truncate }  # end the response mid-gzip
  *   - { status: 401 }
+ *   - { status: 503, retryAfter: 30 }               # with Retry-After: seconds or an HTTP date
+ * ims:                                               # the token endpoint's answers, in order
+ *   - { status: 503, retryAfter: 2 }
+ *   - { delay: 3000 }                                # a slow answer (then the normal one)
+ *   - { fault: non-json }                            # 200 with an HTML body
+ *   - { status: 400, error: invalid_scope }
  * ```
  *
  * @since 0.1.0
@@ -53,7 +59,9 @@ export const Step = Schema.Struct({
   after: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   fault: Schema.optionalKey(Fault),
   /** How long a stall lasts, in milliseconds; forever when absent. */
-  stallFor: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)))
+  stallFor: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** A `Retry-After` header on an error answer: seconds, or an HTTP date. */
+  retryAfter: Schema.optionalKey(Schema.Union([Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), Schema.String]))
 })
 
 /**
@@ -62,10 +70,36 @@ export const Step = Schema.Struct({
 export type Step = typeof Step.Type
 
 /**
+ * One token request's script. Without `status` or `fault` the answer is the normal one (after
+ * `delay`): a 5xx, a slow answer, a non-JSON 200 and a 400 `invalid_scope` are the faults a
+ * client must survive or report.
+ *
+ * @since 0.1.0
+ */
+export const ImsStep = Schema.Struct({
+  /** The status to answer with; its body is IMS-like `{ error, error_description }`. */
+  status: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 200, maximum: 599 }))),
+  /** The `error` of the body, e.g. `invalid_scope` (default: `server_error` for 5xx). */
+  error: Schema.optionalKey(Schema.String),
+  description: Schema.optionalKey(Schema.String),
+  /** Milliseconds to wait before answering: a slow IMS. */
+  delay: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** `non-json`: a 200 whose body is an HTML page, as a proxy's error page would be. */
+  fault: Schema.optionalKey(Schema.Literals(["non-json"])),
+  retryAfter: Schema.optionalKey(Schema.Union([Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), Schema.String]))
+})
+
+/**
+ * @since 0.1.0
+ */
+export type ImsStep = typeof ImsStep.Type
+
+/**
  * @since 0.1.0
  */
 export const Scenario = Schema.Struct({
-  steps: Schema.Array(Step)
+  steps: Schema.optionalKey(Schema.Array(Step)),
+  ims: Schema.optionalKey(Schema.Array(ImsStep))
 })
 
 /**

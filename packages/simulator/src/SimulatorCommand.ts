@@ -115,9 +115,9 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
       )
     },
     Effect.fnUntraced(function* (flags) {
-      const steps = Option.isSome(flags.scenario)
-        ? (yield* readScenario(flags.scenario.value, parseYaml)).steps
-        : []
+      const script = Option.isSome(flags.scenario) ? yield* readScenario(flags.scenario.value, parseYaml) : {}
+      const steps = script.steps ?? []
+      const imsSteps = script.ims ?? []
       const clientSecret = process.env.HITSTREAM_SIMULATOR_SECRET ?? "demo-secret"
       const options = {
         host: flags.host,
@@ -125,25 +125,27 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
         rate: yield* parseRate(flags.rate),
         seed: flags.seed,
         scenario: steps,
+        imsScenario: imsSteps,
         clientId: flags.clientId,
         clientSecret,
         gracePeriod: flags.gracePeriod,
         redirect: flags.redirect,
-        recordSent: false,
+        // Ground truth is kept as ranges per partition: cheap enough to serve /_sim/sent always.
+        recordSent: true,
         ...(Option.isSome(flags.totalHits) ? { totalHits: flags.totalHits.value } : {})
       }
       yield* Effect.gen(function* () {
         const sim = yield* Simulator
         yield* Console.error(
           [
-            `Live Stream simulator listening on ${sim.baseUrl} (${flags.rate} hits/s${steps.length > 0 ? `, ${steps.length} scripted steps` : ""})`,
+            `Live Stream simulator listening on ${sim.baseUrl} (${flags.rate} hits/s${steps.length > 0 ? `, ${steps.length} scripted steps` : ""}${imsSteps.length > 0 ? `, ${imsSteps.length} scripted token answers` : ""})`,
             ``,
             `  export HITSTREAM_URL=${sim.streamUrl()}`,
             `  export HITSTREAM_TOKEN_URL=${sim.tokenUrl}`,
             `  export HITSTREAM_CLIENT_ID=${sim.clientId}`,
             `  export HITSTREAM_CLIENT_SECRET=${clientSecret === "demo-secret" ? "demo-secret" : "<the value of HITSTREAM_SIMULATOR_SECRET>"}`,
             ``,
-            `Control API: ${sim.baseUrl}/_sim/log, /_sim/sent, /_sim/status, /_sim/drop, /_sim/revoke`,
+            `Control API: ${sim.baseUrl}/_sim/log, /_sim/sent, /_sim/assignments, /_sim/status, /_sim/ims, /_sim/drop, /_sim/revoke`,
             `Ctrl-C stops it.`
           ].join("\n")
         )

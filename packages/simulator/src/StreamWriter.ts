@@ -1,0 +1,379 @@
+/**
+ * A 200 stream's body: pacing, generation, gzip, chunks cut at random byte positions, scripted
+ * faults, and the preloaded body of the benchmarks.
+ *
+ * Written to Node's `ServerResponse` directly: a simulator must be able to drop a socket mid-chunk
+ * or end a body mid-gzip, which a well-behaved response body cannot. A batch of hits counts as
+ * sent (ground truth, the partition's written position, `toIndex`) only when the socket's write of
+ * its last byte completed, in order: what a connection closed on is not counted.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import { randomBytes } from "node:crypto"
+import type * as Http from "node:http"
+import type * as Net from "node:net"
+import { constants, createGzip } from "node:zlib"
+import type * as GroundTruth from "./GroundTruth.ts"
+import * as HitGenerator from "./HitGenerator.ts"
+import type * as Scenario from "./Scenario.ts"
+import type { Options } from "./SimulatorOptions.ts"
+import * as StreamModel from "./StreamModel.ts"
+
+/**
+ * What a connection's writer works with.
+ *
+ * @since 0.1.0
+ */
+export interface Context {
+  readonly options: Options
+  readonly res: Http.ServerResponse
+  readonly attempt: GroundTruth.Attempt
+  readonly member: StreamModel.Member
+  readonly group: StreamModel.Group
+  readonly rules: StreamModel.Rules
+  readonly truth: GroundTruth.GroundTruth
+  readonly step: Scenario.Step | undefined
+  /** Hits this connection may deliver by `at`: generated, or released by smoothing. */
+  readonly available: (at: number) => number
+  /** Brings the group up to `at` (ghosts that timed out hand over their partitions). */
+  readonly tick: (at: number) => void
+  readonly now: Effect.Effect<number>
+  /** The benchmarks' body: every hit, compressed once. */
+  readonly preloaded: Buffer | undefined
+  /** Registers how to drop this connection, for `/_sim/drop`. */
+  readonly onDrop: (drop: () => void) => void
+}
+
+// A PRNG for chunk sizes and empty records: deterministic per attempt, independent of timing.
+const prng = (seed: number) => {
+  let state = seed >>> 0 || 1
+  return () => {
+    state ^= state << 13
+    state ^= state >>> 17
+    state ^= state << 5
+    return (state >>> 0) / 4294967296
+  }
+}
+
+interface Batch {
+  /** The uncompressed records, in `buffer` (returned to the pool once compressed). */
+  readonly bytes: Buffer | undefined
+  readonly buffer: Buffer | undefined
+  readonly count: number
+  readonly duplicates: number
+  readonly to: number
+  /** Per partition: all its hits in [from, to) are in this batch. */
+  readonly ranges: ReadonlyArray<{ readonly p: number; readonly epoch: number; readonly from: number; readonly to: number }>
+  state: "pending" | "written" | "failed"
+}
+
+const perBatch = 256
+const bufferBytes = perBatch * (HitGenerator.maxRecordBytes + 4)
+
+/**
+ * Serves a 200 stream until the client leaves, a fault ends it, or it is dropped.
+ *
+ * @since 0.1.0
+ */
+export const serve = (ctx: Context): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const { options, res, attempt, member, group, rules, truth, step } = ctx
+    const socket = res.socket as Net.Socket
+    const random = prng(options.seed ^ Math.imul(attempt.attempt, 0x9e3779b1))
+    let stopped = false
+
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-encoding": "gzip",
+      "transfer-encoding": "chunked",
+      connection: "keep-alive"
+    })
+    res.flushHeaders()
+
+    // --- writing, in order, with each batch's completion -------------------------------------
+    const queue: Array<Batch> = []
+    let needDrain = false
+    let wake: (() => void) | undefined
+    const signal = () => {
+      const w = wake
+      wake = undefined
+      w?.()
+    }
+    const nextEvent = Effect.callback<void>((resume) => {
+      wake = () => resume(Effect.void)
+    })
+    res.on("drain", () => {
+      needDrain = false
+      signal()
+    })
+    const settle = () => {
+      while (queue.length > 0 && queue[0].state !== "pending") {
+        const batch = queue.shift()!
+        if (batch.state === "failed") {
+          stopped = true
+          continue
+        }
+        attempt.hitsSent += batch.count
+        attempt.duplicatesSent += batch.duplicates
+        attempt.toIndex = batch.to
+        for (const r of batch.ranges) {
+          StreamModel.written(group, r.p, r.epoch, r.to)
+          truth.sentRange(r.p, r.from, r.to)
+        }
+      }
+      signal()
+    }
+    // Compressed bytes cut at random positions, so chunk boundaries fall anywhere: mid-record,
+    // mid-CRLF, mid-UTF-8 character. `done` runs once the socket took the last byte.
+    const writeCut = (bytes: Uint8Array, done?: (error?: Error | null) => void) => {
+      if (stopped) return done?.(new Error("stopped"))
+      let offset = 0
+      while (offset < bytes.length) {
+        const size = 1 + Math.floor(random() * options.maxChunkSize)
+        const end = Math.min(bytes.length, offset + size)
+        const ok = end === bytes.length && done ? res.write(bytes.subarray(offset, end), done) : res.write(bytes.subarray(offset, end))
+        if (!ok) needDrain = true
+        offset = end
+      }
+      if (bytes.length === 0) done?.()
+    }
+
+    // Deflate runs on libuv's thread pool: the next batch is generated while the previous one
+    // compresses (two in flight), instead of the event loop idling on each flush.
+    const gzip = createGzip({ level: options.gzipLevel })
+    let output: Array<Buffer> = []
+    gzip.on("data", (chunk: Buffer) => output.push(chunk))
+    const takeOutput = () => {
+      const bytes = output.length === 1 ? output[0] : Buffer.concat(output)
+      output = []
+      return bytes
+    }
+    const spare: Array<Buffer> = []
+    let inFlight = 0
+    const submit = (batch: Batch) => {
+      queue.push(batch)
+      if (batch.bytes === undefined) {
+        batch.state = "written"
+        return settle()
+      }
+      inFlight++
+      const bytes = batch.bytes
+      gzip.write(bytes)
+      gzip.flush(constants.Z_SYNC_FLUSH, () => {
+        inFlight--
+        if (batch.buffer !== undefined) spare.push(batch.buffer)
+        writeCut(takeOutput(), (error) => {
+          batch.state = error ? "failed" : "written"
+          settle()
+        })
+        signal()
+      })
+    }
+    const compress = (text: string, flush: number) =>
+      Effect.callback<Buffer>((resume) => {
+        if (flush === constants.Z_FINISH) {
+          gzip.once("end", () => resume(Effect.succeed(takeOutput())))
+          gzip.end(text)
+        } else {
+          gzip.write(text)
+          gzip.flush(flush, () => resume(Effect.succeed(takeOutput())))
+        }
+      })
+
+    // --- faults ------------------------------------------------------------------------------
+    const closed = Effect.callback<void>((resume) => {
+      if (res.destroyed || res.writableFinished) return resume(Effect.void)
+      res.once("close", () => resume(Effect.void))
+    })
+    const stop = (end: GroundTruth.AttemptEnd, how: () => void) =>
+      Effect.sync(() => {
+        attempt.end = end
+        how()
+        stopped = true
+      }).pipe(Effect.andThen(closed))
+    const fault = (kind: Scenario.Fault): Effect.Effect<void> => {
+      switch (kind) {
+        case "drop":
+          // Whatever was written still reaches the client; the chunked body never ends.
+          return stop("dropped", () => socket.end())
+        case "end":
+          return Effect.flatMap(compress("", constants.Z_FINISH), (tail) =>
+            stop("ended", () => {
+              writeCut(tail)
+              res.end()
+            })
+          )
+        case "truncate":
+          // A flush point, then half a block: the gzip stream stops mid-way, the HTTP body ends.
+          return Effect.flatMap(compress('{"pageName":"cut', constants.Z_FULL_FLUSH), (tail) =>
+            stop("truncated", () => {
+              writeCut(tail.subarray(0, Math.max(1, tail.length >> 1)))
+              res.end()
+            })
+          )
+        case "garbage":
+          return stop("garbage", () => {
+            writeCut(randomBytes(512))
+            socket.end()
+          })
+        case "stall":
+          return step?.stallFor === undefined ? Effect.never : Effect.sleep(step.stallFor)
+      }
+    }
+
+    // --- which partitions this connection holds, and where each one stands -------------------
+    const P = rules.partitions
+    const owned = Array.from({ length: P }, () => false)
+    const epochs = Array.from({ length: P }, () => -1)
+    const cursor = Array.from({ length: P }, () => 0)
+    const duplicatesUntil = Array.from({ length: P }, () => 0)
+    let scan = 0
+    const sync = () => {
+      let low = Number.POSITIVE_INFINITY
+      for (let p = 0; p < P; p++) {
+        const part = group.partitions[p]
+        owned[p] = part.owner === member.id && member.partitions.includes(p)
+        if (!owned[p]) continue
+        if (epochs[p] !== part.epoch) {
+          epochs[p] = part.epoch
+          cursor[p] = part.start
+          duplicatesUntil[p] = part.duplicatesUntil
+        }
+        low = Math.min(low, cursor[p])
+      }
+      if (low !== Number.POSITIVE_INFINITY) scan = low
+      return low !== Number.POSITIVE_INFINITY
+    }
+
+    // --- the pump ----------------------------------------------------------------------------
+    const faultAfter = step?.fault !== undefined ? (step.after ?? 0) : Number.POSITIVE_INFINITY
+    const idle =
+      options.rate > 0 && options.rate !== Number.POSITIVE_INFINITY ? Math.min(100, Math.max(5, 1000 / options.rate)) : 100
+    const pump = Effect.gen(function* () {
+      let faultDone = false
+      let submitted = 0
+      ctx.tick(yield* ctx.now)
+      sync()
+      attempt.fromIndex = scan
+      attempt.toIndex = scan
+      while (true) {
+        if (!faultDone && submitted >= faultAfter && step?.fault !== undefined) {
+          // A fault comes after every hit before it has reached the socket.
+          if (queue.length > 0) {
+            yield* nextEvent
+            continue
+          }
+          faultDone = true
+          yield* fault(step.fault)
+          continue
+        }
+        if (stopped) return yield* Effect.never
+        if (inFlight >= 2 || needDrain) {
+          yield* nextEvent
+          continue
+        }
+        const at = yield* ctx.now
+        ctx.tick(at)
+        const holding = sync()
+        const available = ctx.available(at)
+        if (!holding || scan >= available) {
+          yield* inFlight > 0 ? nextEvent : Effect.sleep(idle)
+          continue
+        }
+        const budget = Math.min(faultDone ? perBatch : faultAfter - submitted, perBatch)
+        const target = spare.pop() ?? Buffer.allocUnsafeSlow(bufferBytes)
+        const timeGMT = Math.floor(at / 1000)
+        const before = cursor.slice()
+        let offset = 0
+        let count = 0
+        let duplicates = 0
+        let n = scan
+        while (n < available && count < budget && n - scan < 65_536) {
+          const p = rules.partitionOf(n)
+          if (owned[p] && n >= cursor[p]) {
+            offset = HitGenerator.encodeInto(options.seed, n, timeGMT, target, offset)
+            target[offset++] = 13
+            target[offset++] = 10
+            if (options.emptyRecordRate > 0 && random() < options.emptyRecordRate) {
+              target[offset++] = 13
+              target[offset++] = 10
+            }
+            count++
+            if (n < duplicatesUntil[p]) duplicates++
+          }
+          n++
+        }
+        const ranges: Array<Batch["ranges"][number]> = []
+        for (let p = 0; p < P; p++) {
+          if (owned[p] && cursor[p] < n) {
+            ranges.push({ p, epoch: epochs[p], from: before[p], to: n })
+            cursor[p] = n
+          }
+        }
+        scan = n
+        submitted += count
+        if (count === 0) spare.push(target)
+        submit({
+          bytes: count === 0 ? undefined : target.subarray(0, offset),
+          buffer: count === 0 ? undefined : target,
+          count,
+          duplicates,
+          to: n,
+          ranges,
+          state: "pending"
+        })
+        // Caught up with what exists: wait for more rather than spin.
+        if (n >= available && count < budget) yield* Effect.sleep(idle)
+        else yield* Effect.yieldNow
+      }
+    })
+
+    ctx.onDrop(() => {
+      attempt.end ??= "dropped"
+      socket.end()
+      stopped = true
+    })
+    const body =
+      ctx.preloaded !== undefined && step === undefined && isFresh(group, member)
+        ? servePreloaded(ctx, ctx.preloaded, settle, queue)
+        : pump
+    return Effect.raceFirst(body, closed).pipe(Effect.ensuring(Effect.sync(() => gzip.destroy())))
+  })
+
+// A member that starts the stream with every partition from the first hit: the preloaded body fits.
+const isFresh = (group: StreamModel.Group, member: StreamModel.Member) =>
+  member.partitions.length === group.partitions.length && group.partitions.every((p) => p.start === 0)
+
+const servePreloaded = (
+  ctx: Context,
+  body: Buffer,
+  settle: () => void,
+  queue: Array<Batch>
+) =>
+  Effect.sync(() => {
+    const total = ctx.options.totalHits ?? 0
+    const batch: Batch = {
+      bytes: body,
+      buffer: undefined,
+      count: total,
+      duplicates: 0,
+      to: total,
+      ranges: ctx.group.partitions.map((part, p) => ({ p, epoch: part.epoch, from: 0, to: total })),
+      state: "pending"
+    }
+    queue.push(batch)
+    ctx.attempt.end = "ended"
+    // Fixed-size chunks: the benchmarks measure the client, with the same cuts every run.
+    const size = ctx.options.maxChunkSize
+    for (let offset = 0; offset < body.length; offset += size) {
+      const end = Math.min(body.length, offset + size)
+      if (end < body.length) ctx.res.write(body.subarray(offset, end))
+      else
+        ctx.res.write(body.subarray(offset, end), (error) => {
+          batch.state = error ? "failed" : "written"
+          settle()
+        })
+    }
+    ctx.res.end()
+  }).pipe(Effect.andThen(Effect.never))
