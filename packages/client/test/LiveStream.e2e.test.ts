@@ -271,8 +271,27 @@ describe("LiveStream against the simulator", () => {
             log.map((a) => a.status),
             [200, 200, 200, 200]
           )
-          assert.deepStrictEqual(log.map((a) => a.partition).sort(), [0, 1, 2, 3])
+          // The stream's 8 partitions, shared: two each once all four have joined.
+          assert.deepStrictEqual(
+            log.flatMap((a) => a.partitions).sort(),
+            [0, 1, 2, 3, 4, 5, 6, 7]
+          )
+          for (const a of log) assert.strictEqual(a.partitions.length, 2)
         })
+    )
+  )
+
+  it.live("a lone client with maxConnections 4 receives every hit: it holds all the partitions", () =>
+    withClient({ rate: Number.POSITIVE_INFINITY, totalHits: 2000 }, { maxConnections: 4 }, (sim) =>
+      Effect.gen(function* () {
+        const hits = yield* take(2000)
+        assert.deepStrictEqual(idsOf(hits), expectedIds(sim.options.seed, 2000))
+        const log = yield* sim.log
+        assert.deepStrictEqual(
+          log.map((a) => [a.status, a.query.maxConnections, a.partitions]),
+          [[200, "4", [0, 1, 2, 3, 4, 5, 6, 7]]]
+        )
+      })
     )
   )
 
