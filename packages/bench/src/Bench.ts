@@ -9,7 +9,7 @@ import { Connection, LiveStream, LiveStreamConfig, NodeLiveStream } from "@hitst
 import { Sink } from "@hitstream/cli"
 import { Config, Dedup, Framing, Hit } from "@hitstream/core"
 import { HitGenerator } from "@hitstream/simulator"
-import { type Cause, Effect, Fiber, ManagedRuntime, Queue, References, Stream } from "effect"
+import { type Cause, Effect, Fiber, ManagedRuntime, Queue, References, Scope, Stream } from "effect"
 import { spawn } from "node:child_process"
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs"
 import * as Http from "node:http"
@@ -242,14 +242,17 @@ export const endToEnd = async (sizes: Sizes, log: (s: string) => void): Promise<
       const hitstreamPath = join(dir, `hitstream-${r}.ndjson`)
       file.h.push(
         await time(async () => {
+          // The sink's scope stays open: hitstreamClient closes the sink itself when done.
           const sink = await Effect.runPromise(
-            Sink.file({
-              path: hitstreamPath,
-              format: "raw",
-              rotateSize: undefined,
-              rotateInterval: undefined,
-              rotateGzip: false
-            })
+            Effect.flatMap(Scope.make(), (scope) =>
+              Sink.file({
+                path: hitstreamPath,
+                format: "raw",
+                rotateSize: undefined,
+                rotateInterval: undefined,
+                rotateGzip: false
+              }).pipe(Scope.provide(scope))
+            )
           )
           await hitstreamClient(sim, sizes.e2eHits, sink)
         })

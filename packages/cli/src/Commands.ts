@@ -2,107 +2,56 @@
  * The `hitstream` commands: `run`, `enable`, `simulate`, `demo`. They parse, wire the client's
  * layers and render; the stream logic lives in `@hitstream/client` and `@hitstream/core`.
  *
+ * Everything that can be checked without the network is checked before the first connection:
+ * settings, files and directories, the metrics port (the metrics server is a layer built with
+ * the client's). A problem there exits 2 with one line naming the flag and its variable.
+ *
  * @since 0.1.0
  */
 import { Connection, LiveStream, LiveStreamConfig, NodeLiveStream } from "@hitstream/client"
 import { Config, Hit } from "@hitstream/core"
 import { Simulator, SimulatorCommand } from "@hitstream/simulator"
-import { Console, Deferred, Duration, Effect, Layer, Logger, Option, References, Stream } from "effect"
+import { Console, Duration, Effect, Layer, Logger, Option, References, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
-import { parse as parseYaml } from "yaml"
+import * as Yaml from "effect/encoding/Yaml"
+import * as Files from "./Files.ts"
+import * as Flags from "./Flags.ts"
 import * as MetricsServer from "./MetricsServer.ts"
 import * as Settings from "./Settings.ts"
+import { Shutdown } from "./Shutdown.ts"
 import * as Sink from "./Sink.ts"
 import * as Status from "./Status.ts"
+import * as Terminal from "./Terminal.ts"
 
-/**
- * Completed on the first SIGINT or SIGTERM: the running command drains and exits.
- *
- * @since 0.1.0
- */
-export const shutdown = Deferred.makeUnsafe<void>()
-
-const descriptions: Record<string, string> = {
-  url: "stream URI Adobe provisioned, e.g. https://livestream.adobe.net/api/1/stream/NAME",
-  clientId: "IMS client id (also sent as x-api-key)",
-  tokenUrl: "IMS token endpoint (default https://ims-na1.adobelogin.com/ims/token/v3)",
-  scopes: "comma-separated IMS scopes, copied from the Developer Console project",
-  maxConnections: "clients sharing the stream, 1 to 8; every client must send the same value",
-  connections: "slots (connections) this process opens, 1 to maxConnections (default 1)",
-  reset: "where a (re)connection starts: smallest|largest (also earliest|latest)",
-  smoothing: "true to ask the server to even out bursts",
-  smoothingBucketSize: "smoothing window in seconds, 1 to 7200",
-  minReconnectDelay: "wait after a lost connection before the next, e.g. 60s (default 60s: Adobe's rule)",
-  maxReconnectDelay: "cap of the growing wait after repeated failures (default 10m)",
-  healthyAfter: "a connection that lasted this long resets the growth (default 5m)",
-  stallTimeout: "treat this long without bytes as a lost connection (default off: quiet suites send nothing)",
-  trustedRedirectHosts: "comma-separated hosts (or *.domain) that redirects may send the token to",
-  dedupCapacity: "hits remembered for dropping duplicates (default 1000000, ~25 B each)",
-  bufferSize: "hits held for a slow sink before reading pauses (default 4096)",
-  sink: "where hits go: stdout (default) or file:PATH",
-  format: "raw (each record's original JSON, byte for byte; default) or json (ids as exact decimal strings)",
-  stateDir: "where each slot's last connection end is kept for restart-safe spacing",
-  metricsPort: "serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT",
-  logLevel: "debug|info|warn|error (logs go to stderr)",
-  logFormat: "pretty|json",
-  rotateSize: "file sink: rotate at this size, e.g. 100MB",
-  rotateInterval: "file sink: rotate at this age, e.g. 1h",
-  rotateGzip: "file sink: gzip rotated files (true|false)",
-  clientSecretFile: "file holding the IMS client secret (or set HITSTREAM_CLIENT_SECRET)",
-  accessTokenFile: "file holding a static access token (or set HITSTREAM_ACCESS_TOKEN)"
-}
-
-const settingFlag = (key: string) =>
-  Flag.String(Settings.flagName(key)).pipe(
-    Flag.withDescription(`${descriptions[key] ?? key} [env ${Config.envName(key)}]`),
-    Flag.optional
-  )
-
-const settingKeys = Settings.keys.filter((k) => k !== "clientSecret" && k !== "accessToken")
-
-const settingFlags = Object.fromEntries(settingKeys.map((key) => [key, settingFlag(key)])) as Record<
-  string,
-  Flag.Flag<Option.Option<string>>
->
-
-const configFlag = Flag.String("config").pipe(
-  Flag.withDescription(
-    "JSON or YAML file with the same keys (camelCase); flags > env > file > defaults [env HITSTREAM_CONFIG]"
-  ),
-  Flag.optional
-)
-
-const resolveSettings = (flags: Record<string, Option.Option<string>>, configPath: Option.Option<string>) =>
+const resolveSettings = (
+  flags: Record<string, Option.Option<Flags.Value>>,
+  configPath: Option.Option<string>
+) =>
   Effect.gen(function* () {
-    const path = Option.getOrUndefined(configPath) ?? process.env.HITSTREAM_CONFIG
+    const path = Option.getOrUndefined(configPath) ?? (process.env.HITSTREAM_CONFIG || undefined)
     const file = path === undefined ? {} : yield* Settings.readConfigFile(path)
-    const given: Record<string, string | undefined> = {}
-    for (const key of settingKeys) given[key] = Option.getOrUndefined(flags[key] ?? Option.none())
-    const merged = yield* Settings.readSecretFiles(Settings.merge(given, process.env, file))
-    const program = yield* Settings.programSettings(merged)
-    const client = yield* Settings.clientSettings(merged)
-    return { program, client }
+    const merged = yield* Settings.merge(Flags.given(flags), process.env, file)
+    const { settings, warnings } = yield* Settings.readSecretFiles(merged)
+    const program = yield* Settings.programSettings(settings)
+    const client = yield* Settings.clientSettings(settings, program)
+    return { program, client, warnings }
   })
 
 /**
- * Logs on stderr, at the chosen level and format.
+ * Logs on stderr, at the chosen level and format. With a status line, a log line goes above it.
  *
  * @since 0.1.0
  */
 export const loggerLayer = (
   level: Settings.ProgramSettings["logLevel"],
-  format: Settings.ProgramSettings["logFormat"]
+  format: Settings.ProgramSettings["logFormat"],
+  line?: Terminal.StatusLine
 ) =>
   Layer.mergeAll(
     format === "json"
       ? Logger.layer([Logger.withConsoleError(Logger.formatJson)])
-      : process.stderr.isTTY === true
-        ? // On a terminal, a log line first clears the live status line it would otherwise run into.
-          Logger.layer([
-            Logger.map(Logger.formatLogFmt, (line) => {
-              process.stderr.write(`\r\x1b[K${line}\n`)
-            })
-          ])
+      : line !== undefined
+        ? Logger.layer([Logger.map(Logger.formatLogFmt, (text) => line.above(text))])
         : Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]),
     Layer.succeed(Logger.LogToStderr, true),
     Layer.succeed(
@@ -119,8 +68,9 @@ const warnIfFast = (config: Config.ClientConfig) =>
     : Effect.void
 
 /**
- * Streams hits into the sink until the limit, the duration, a signal or a fatal error, then
- * drains what was already received and closes the sink.
+ * Streams hits into the sink until the limit, the duration, a stop request or a fatal error,
+ * then drains what was already received and closes the sink. A reader of stdout that goes away
+ * ends it at once (`StdoutClosed`).
  *
  * @since 0.1.0
  */
@@ -128,43 +78,35 @@ export const runStream = (options: {
   readonly sink: Sink.Sink
   readonly limit: number | undefined
   readonly duration: Duration.Duration | undefined
-  readonly tty: boolean
+  readonly line: Terminal.StatusLine | undefined
   readonly label?: string
   readonly onHits?: (hits: ReadonlyArray<Hit.Hit>) => Effect.Effect<void>
 }) =>
   Effect.gen(function* () {
     const live = yield* LiveStream.LiveStream
+    const shutdown = yield* Shutdown
     yield* Effect.forkScoped(
-      Status.run(live, {
-        tty: options.tty,
-        write: (t) => process.stderr.write(t),
-        ...(options.label ? { label: options.label } : {})
-      })
+      Status.run(live, { line: options.line, ...(options.label ? { label: options.label } : {}) })
     )
-    yield* Effect.forkScoped(Deferred.await(shutdown).pipe(Effect.andThen(live.stop)))
+    yield* Effect.forkScoped(Effect.andThen(shutdown.requested, live.stop))
     if (options.duration !== undefined)
       yield* Effect.forkScoped(Effect.sleep(options.duration).pipe(Effect.andThen(live.stop)))
     let stream = live.hits
     if (options.limit !== undefined) stream = Stream.take(stream, options.limit)
-    yield* stream.pipe(
+    const consume = stream.pipe(
       Stream.runForEachArray((hits) =>
         options.onHits === undefined
           ? options.sink.write(hits)
           : Effect.andThen(options.sink.write(hits), options.onHits(hits))
-      ),
-      Effect.ensuring(options.sink.close.pipe(Effect.ignore))
+      )
     )
-    if (options.tty) process.stderr.write("\n")
+    // A sink that breaks between writes (the reader of stdout went away) ends the run now, not
+    // at the next hit, which on a quiet stream may be long in coming.
+    yield* Effect.raceFirst(consume, options.sink.broken).pipe(
+      Effect.ensuring(options.sink.close.pipe(Effect.ignore)),
+      Effect.ensuring(Effect.sync(() => options.line?.clear()))
+    )
   }).pipe(Effect.scoped)
-
-const limitFlag = Flag.Int("limit").pipe(
-  Flag.withDescription("stop after this many hits, exit 0"),
-  Flag.optional
-)
-const durationFlag = Flag.String("duration").pipe(
-  Flag.withDescription("stop after this long, e.g. 30s or 2h, exit 0"),
-  Flag.optional
-)
 
 const parseDurationFlag = (value: Option.Option<string>) =>
   Option.isNone(value)
@@ -174,11 +116,50 @@ const parseDurationFlag = (value: Option.Option<string>) =>
           Effect.fail(
             new Settings.SettingsError({
               field: "duration",
-              message: `--duration is ${JSON.stringify(value.value)}; write it like 30s, 5m or 2h`
+              message: `--duration is ${JSON.stringify(value.value)}: write it like 30s, 5m or 2h`
             })
           ),
         onSome: (d) => Effect.succeed(d)
       })
+
+const parseLimit = (value: Option.Option<number>) =>
+  Option.isNone(value)
+    ? Effect.succeed(undefined)
+    : value.value < 1
+      ? Effect.fail(
+          new Settings.SettingsError({
+            field: "limit",
+            message: `--limit is ${value.value}: it must be at least 1`
+          })
+        )
+      : Effect.succeed(value.value)
+
+/**
+ * The sink chosen by the settings, opened (a file: created with the file mode).
+ *
+ * @since 0.1.0
+ */
+const openSink = (program: Settings.ProgramSettings, line: Terminal.StatusLine | undefined) => {
+  if (program.sink._tag === "Stdout")
+    return Sink.stdout(program.format, { line: process.stdout.isTTY === true ? line : undefined })
+  const path = program.sink.path
+  return Sink.file({
+    path,
+    format: program.format,
+    rotateSize: program.rotateSize,
+    rotateInterval: program.rotateInterval,
+    rotateGzip: program.rotateGzip,
+    mode: program.fileMode
+  }).pipe(
+    Effect.mapError(
+      (e) =>
+        new Settings.SettingsError({
+          field: "sink",
+          message: `${Settings.named("sink")} file:${path}: ${e.message}`
+        })
+    )
+  )
+}
 
 /**
  * `hitstream run`
@@ -187,47 +168,44 @@ const parseDurationFlag = (value: Option.Option<string>) =>
  */
 export const run = Command.make(
   "run",
-  { ...settingFlags, config: configFlag, limit: limitFlag, duration: durationFlag },
+  { ...Flags.settings, config: Flags.config, limit: Flags.limit, duration: Flags.duration },
   Effect.fnUntraced(function* (flags) {
-    const { config: configPath, limit, duration, ...rest } = flags
-    const { program, client } = yield* resolveSettings(
-      rest as Record<string, Option.Option<string>>,
-      configPath
-    )
+    const { config: configPath, limit: limitFlag, duration, ...rest } = flags
+    const { program, client, warnings } = yield* resolveSettings(rest, configPath)
     const until = yield* parseDurationFlag(duration)
-    const sink =
-      program.sink._tag === "Stdout"
-        ? Sink.stdout(program.format)
-        : yield* Sink.file({
-            path: program.sink.path,
-            format: program.format,
-            rotateSize: program.rotateSize,
-            rotateInterval: program.rotateInterval,
-            rotateGzip: program.rotateGzip
-          })
-    const journal = NodeLiveStream.fileJournal(program.stateDir, client.url)
-    const services = NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(client), journal)
+    const limit = yield* parseLimit(limitFlag)
+    const stateDir = program.stateDir ?? Files.defaultStateDir()
+    yield* Files.prepareStateDir(stateDir, program.fileMode)
+    if (program.sink._tag === "File") yield* Files.checkSinkPath(program.sink.path)
+    const line = program.logFormat === "pretty" ? Terminal.forStderr() : undefined
+    const journal = NodeLiveStream.fileJournal(stateDir, client.url)
+    const clientLayer = NodeLiveStream.layerWith(
+      LiveStreamConfig.LiveStreamConfig.layerValue(client),
+      journal
+    )
+    // The metrics server binds while the layers are built, before the first connection.
+    const services =
+      program.metricsPort === undefined
+        ? clientLayer
+        : MetricsServer.layer({ port: program.metricsPort, host: program.metricsHost }).pipe(
+            Layer.provideMerge(clientLayer)
+          )
     yield* Effect.gen(function* () {
+      for (const warning of warnings) yield* Effect.logWarning(warning)
       yield* warnIfFast(client)
-      const live = yield* LiveStream.LiveStream
-      if (program.metricsPort !== undefined) {
-        yield* Layer.launch(MetricsServer.layer(program.metricsPort, live)).pipe(Effect.forkScoped)
-      }
-      yield* runStream({
-        sink,
-        limit: Option.getOrUndefined(limit),
-        duration: until,
-        tty: process.stderr.isTTY === true && program.logFormat === "pretty"
-      })
+      const sink = yield* openSink(program, line)
+      yield* runStream({ sink, limit, duration: until, line })
     }).pipe(
       Effect.scoped,
       Effect.provide(services),
-      Effect.provide(loggerLayer(program.logLevel, program.logFormat))
+      Effect.provide(loggerLayer(program.logLevel, program.logFormat, line)),
+      // The reader went away: the end of the run, as for `head`, with exit 0 and no message.
+      Effect.catchTag("StdoutClosed", () => Effect.void)
     )
   })
 ).pipe(
   Command.withDescription(
-    "Connect to your Live Stream and write every hit to the sink, once, until stopped, a limit, or a fatal error. Keeps one connection per slot open and waits at least --min-reconnect-delay (60s) after losing it, even across restarts. Secrets come from HITSTREAM_CLIENT_SECRET / HITSTREAM_ACCESS_TOKEN or --client-secret-file / --access-token-file, never from a flag. Exit codes: 0 done, 2 usage or configuration error, 3 fatal API or auth error, 1 unexpected."
+    "Connect to your Live Stream and write every hit to the sink, once, until stopped, a limit, or a fatal error. Keeps one connection per slot open and waits at least --min-reconnect-delay (60s) after losing it, even across restarts. Secrets come from HITSTREAM_CLIENT_SECRET / HITSTREAM_ACCESS_TOKEN or --client-secret-file / --access-token-file, never from a flag or the config file. Files are created readable by their owner only (--file-mode widens). Exit codes: 0 done (also when the reader of stdout goes away), 2 usage or configuration error, 3 fatal API or auth error, 1 unexpected."
   ),
   Command.withExamples([
     {
@@ -237,7 +215,7 @@ export const run = Command.make(
     },
     {
       command:
-        "hitstream run --config hitstream.yaml --sink file:/var/lib/hitstream/hits.ndjson --rotate-size 1GB --rotate-gzip true",
+        "hitstream run --config hitstream.yaml --sink file:/var/lib/hitstream/hits.ndjson --rotate-size 1GB --rotate-gzip",
       description: "stream to rotating files"
     }
   ])
@@ -250,14 +228,12 @@ export const run = Command.make(
  */
 export const enable = Command.make(
   "enable",
-  { ...settingFlags, config: configFlag },
+  { ...Flags.settings, config: Flags.config },
   Effect.fnUntraced(function* (flags) {
     const { config: configPath, ...rest } = flags
-    const { program, client } = yield* resolveSettings(
-      rest as Record<string, Option.Option<string>>,
-      configPath
-    )
+    const { program, client, warnings } = yield* resolveSettings(rest, configPath)
     const message = yield* Effect.gen(function* () {
+      for (const warning of warnings) yield* Effect.logWarning(warning)
       const connection = yield* Connection.Connection
       return yield* connection.enable
     }).pipe(
@@ -273,6 +249,15 @@ export const enable = Command.make(
 )
 
 /**
+ * The demo's line for a hit: page and city in fixed columns (display columns: `東京` is four
+ * wide), then the hit id.
+ *
+ * @since 0.1.0
+ */
+export const demoLine = (hit: Hit.Hit): string =>
+  `${Terminal.padEnd(String(hit.pageName ?? ""), 40)} ${Terminal.padEnd(String(hit["geoCity"] ?? ""), 12)} ${hit.hitIdHigh}`
+
+/**
  * `hitstream demo`: the simulator and the client in one process, with a scripted drop.
  *
  * @since 0.1.0
@@ -280,7 +265,7 @@ export const enable = Command.make(
 export const demo = Command.make(
   "demo",
   {
-    duration: durationFlag,
+    duration: Flags.duration,
     rate: Flag.Int("rate").pipe(
       Flag.withDescription("hits per second the simulator generates"),
       Flag.withDefault(25)
@@ -292,7 +277,7 @@ export const demo = Command.make(
   },
   Effect.fnUntraced(function* (flags) {
     const until = yield* parseDurationFlag(flags.duration)
-    const tty = process.stderr.isTTY === true
+    const line = Terminal.forStderr()
     yield* Effect.gen(function* () {
       const sim = yield* Simulator.Simulator
       const config = yield* Config.decode({
@@ -305,7 +290,7 @@ export const demo = Command.make(
       const seen = new Set<string>()
       let duplicates = 0
       const note = (text: string) =>
-        tty ? process.stderr.write(`\r\x1b[K${text}\n`) : Effect.runSync(Console.error(text))
+        line !== undefined ? line.above(text) : Effect.runSync(Console.error(text))
       note(
         [
           `hitstream demo: a Live Stream simulator on ${sim.baseUrl}, and the client reading it.`,
@@ -323,11 +308,8 @@ export const demo = Command.make(
             seen.add(id)
           }
         })
-      const sink = Sink.stdout(
-        (h) =>
-          `${String(h.pageName ?? "").padEnd(40)} ${String(h["geoCity"] ?? "").padEnd(10)} ${h.hitIdHigh}`
-      )
-      yield* runStream({ sink, limit: undefined, duration: until, tty, label: "[demo] ", onHits }).pipe(
+      const sink = yield* Sink.stdout(demoLine, { line: process.stdout.isTTY === true ? line : undefined })
+      yield* runStream({ sink, limit: undefined, duration: until, line, label: "[demo] ", onHits }).pipe(
         Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config)))
       )
       const sent = yield* sim.sent
@@ -344,7 +326,8 @@ export const demo = Command.make(
           scenario: [{ status: 200, after: 150, fault: "drop" }]
         })
       ),
-      Effect.provide(loggerLayer("info", "pretty"))
+      Effect.provide(loggerLayer("info", "pretty", line)),
+      Effect.catchTag("StdoutClosed", () => Effect.void)
     )
   })
 ).pipe(
@@ -354,13 +337,14 @@ export const demo = Command.make(
 )
 
 /**
- * `hitstream`
+ * `hitstream`, its commands stopping on the given request.
  *
  * @since 0.1.0
  */
-export const hitstream = Command.make("hitstream").pipe(
-  Command.withDescription(
-    "An Effect-native client for the Adobe Analytics Live Stream API, with a simulator to try it without credentials."
-  ),
-  Command.withSubcommands([run, enable, SimulatorCommand.make(parseYaml, Deferred.await(shutdown)), demo])
-)
+export const make = (shutdown: Shutdown["Service"]) =>
+  Command.make("hitstream").pipe(
+    Command.withDescription(
+      "An Effect-native client for the Adobe Analytics Live Stream API, with a simulator to try it without credentials."
+    ),
+    Command.withSubcommands([run, enable, SimulatorCommand.make(Yaml.parse, shutdown.requested), demo])
+  )

@@ -2,21 +2,66 @@
  * `/metrics` (Prometheus text, from Effect's metric registry) and `/healthz` on a port of their
  * own, for `--metrics-port`.
  *
+ * A layer of the program: it binds when the program's layers are built, before any connection,
+ * so a port already in use (or a host that is not this machine's) is a configuration error that
+ * stops the start, never a silent omission.
+ *
  * @since 0.1.0
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { LiveStream } from "@hitstream/client"
-import { Effect, Layer, SubscriptionRef } from "effect"
+import { Effect, Layer, Schema, SubscriptionRef } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
+
+/**
+ * The metrics server cannot listen: says where, and why, as the flag was given.
+ *
+ * @since 0.1.0
+ */
+export class MetricsServerError extends Schema.TaggedError<MetricsServerError>()("MetricsServerError", {
+  field: Schema.String,
+  message: Schema.String
+}) {}
+
+const reasons: Record<string, string> = {
+  EADDRINUSE: "address already in use",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+  EADDRNOTAVAIL: "address not available on this machine",
+  ENOTFOUND: "unknown host"
+}
+
+/**
+ * Why a listen failed, in a few words.
+ *
+ * @since 0.1.0
+ */
+export const describeListenError = (cause: unknown): string => {
+  let current: unknown = cause
+  // The platform wraps Node's error; its code is on the innermost one.
+  for (let i = 0; i < 5 && current !== undefined; i++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === "string") return reasons[code] ?? `${code}: ${(current as Error).message}`
+    current = (current as { cause?: unknown }).cause
+  }
+  return cause instanceof Error ? cause.message : String(cause)
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly port: number
+  readonly host: string
+}
 
 /**
  * Serves until the scope closes. Healthy while no slot has failed.
  *
  * @since 0.1.0
  */
-export const layer = (port: number, live: LiveStream.LiveStream["Service"]) => {
+export const layer = (options: Options): Layer.Layer<never, MetricsServerError, LiveStream.LiveStream> => {
   const routes = Layer.mergeAll(
     HttpRouter.add(
       "GET",
@@ -29,6 +74,7 @@ export const layer = (port: number, live: LiveStream.LiveStream["Service"]) => {
       "GET",
       "/healthz",
       Effect.gen(function* () {
+        const live = yield* LiveStream.LiveStream
         const statuses = yield* SubscriptionRef.get(live.status)
         const failed = statuses.filter((s) => s.state._tag === "Failed")
         return HttpServerResponse.jsonUnsafe(
@@ -42,6 +88,16 @@ export const layer = (port: number, live: LiveStream.LiveStream["Service"]) => {
     )
   )
   return HttpRouter.serve(routes, { disableLogger: true }).pipe(
-    Layer.provide(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" }))
+    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host })),
+    Layer.catchTag("ServeError", (e) =>
+      Layer.effectDiscard(
+        Effect.fail(
+          new MetricsServerError({
+            field: "metricsPort",
+            message: `--metrics-port ${options.port}${options.host === "127.0.0.1" ? "" : ` on --metrics-host ${options.host}`}: ${describeListenError(e.cause)}`
+          })
+        )
+      )
+    )
   )
 }

@@ -3,16 +3,19 @@
  * variables (`HITSTREAM_*`), then the `--config` file (JSON or YAML), then defaults.
  *
  * Every setting has one camelCase key (`maxConnections`), one flag (`--max-connections`) and one
- * environment variable (`HITSTREAM_MAX_CONNECTIONS`). Secrets have no flag: flags show in `ps`.
+ * environment variable (`HITSTREAM_MAX_CONNECTIONS`). The three sources are Effect
+ * `ConfigProvider`s composed with `orElse` in that order, and every key is read through one
+ * `Config`. Secrets have no flag (flags show in `ps`) and are refused in a config file (such
+ * files are shared and checked in): they come from the environment or a secret file.
+ *
+ * A problem is a `SettingsError` whose message names the flag and its variable, the value, and
+ * what is valid: `--client-id (or HITSTREAM_CLIENT_ID) is required`.
  *
  * @since 0.1.0
  */
 import { Config } from "@hitstream/core"
-import { Duration, Effect, Option, Schema } from "effect"
-import { readFile } from "node:fs/promises"
-import { homedir } from "node:os"
-import { join } from "node:path"
-import { parse as parseYaml } from "yaml"
+import { Config as EffectConfig, ConfigProvider, Duration, Effect, FileSystem, Option, Schema } from "effect"
+import * as Yaml from "effect/encoding/Yaml"
 
 /**
  * Settings of the program itself, beside the client's.
@@ -24,24 +27,64 @@ export const programKeys = [
   "format",
   "stateDir",
   "metricsPort",
+  "metricsHost",
   "logLevel",
   "logFormat",
   "rotateSize",
   "rotateInterval",
   "rotateGzip",
+  "fileMode",
+  "maxRecordSize",
   "clientSecretFile",
   "accessTokenFile"
 ] as const
 
-/** Keys that only the environment or a file may carry. */
-const secretKeys = new Set(["clientSecret", "accessToken"])
-
 /**
- * Every key a flag, variable or file may set.
+ * Keys that only the environment or a secret file may carry.
  *
  * @since 0.1.0
  */
-export const keys: ReadonlyArray<string> = [...Object.keys(Config.ClientConfigInput.fields), ...programKeys]
+export const secretKeys: ReadonlyArray<string> = ["clientSecret", "accessToken"]
+
+// The library's byte count is given to the program as a size (`--max-record-size 2MB`).
+const clientOnly = new Set(["maxRecordBytes"])
+
+/**
+ * The client's keys the program reads.
+ *
+ * @since 0.1.0
+ */
+export const clientKeys: ReadonlyArray<string> = Object.keys(Config.ClientConfigInput.fields).filter(
+  (k) => !clientOnly.has(k) && !secretKeys.includes(k)
+)
+
+/**
+ * Every key a flag, variable or file may set (secrets aside).
+ *
+ * @since 0.1.0
+ */
+export const keys: ReadonlyArray<string> = [...clientKeys, ...programKeys]
+
+/**
+ * Keys whose flag is a bare switch (`--smoothing`, `--no-smoothing`).
+ *
+ * @since 0.1.0
+ */
+export const booleanKeys: ReadonlySet<string> = new Set(["smoothing", "rotateGzip", "tracePropagation"])
+
+/**
+ * Keys whose flag takes an integer.
+ *
+ * @since 0.1.0
+ */
+export const integerKeys: ReadonlySet<string> = new Set([
+  "maxConnections",
+  "connections",
+  "smoothingBucketSize",
+  "dedupCapacity",
+  "bufferSize",
+  "metricsPort"
+])
 
 /**
  * `maxConnections` -> `max-connections`
@@ -49,6 +92,24 @@ export const keys: ReadonlyArray<string> = [...Object.keys(Config.ClientConfigIn
  * @since 0.1.0
  */
 export const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+
+/**
+ * `maxConnections` -> `HITSTREAM_MAX_CONNECTIONS`
+ *
+ * @since 0.1.0
+ */
+export const envName = (key: string): string => Config.envName(key)
+
+/**
+ * How a setting is named to a person: its flag and its variable, or for a secret its variable
+ * and its file flag.
+ *
+ * @since 0.1.0
+ */
+export const named = (key: string): string =>
+  secretKeys.includes(key)
+    ? `${envName(key)} (or --${flagName(key)}-file)`
+    : `--${flagName(key)} (or ${envName(key)})`
 
 /**
  * A settings problem: says which setting, where it came from, and what is valid.
@@ -60,6 +121,47 @@ export class SettingsError extends Schema.TaggedError<SettingsError>()("Settings
   message: Schema.String
 }) {}
 
+const isYaml = (path: string) => /\.ya?ml$/i.test(path)
+
+/**
+ * Checks a parsed config file: an object, known keys only, no secrets.
+ *
+ * @since 0.1.0
+ */
+export const checkConfigFile = (
+  path: string,
+  value: unknown
+): Effect.Effect<Record<string, unknown>, SettingsError> => {
+  if (value === null || value === undefined || typeof value !== "object" || Array.isArray(value)) {
+    return Effect.fail(
+      new SettingsError({
+        field: "config",
+        message: `the config file ${path} must hold an object of settings`
+      })
+    )
+  }
+  const record = value as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    if (secretKeys.includes(key)) {
+      return Effect.fail(
+        new SettingsError({
+          field: key,
+          message: `the config file ${path} holds ${key}: secrets are not read from config files (they get shared and checked in); set ${envName(key)} or pass --${flagName(key)}-file FILE (mode 0600), and remove ${key} from the file`
+        })
+      )
+    }
+    if (!keys.includes(key)) {
+      return Effect.fail(
+        new SettingsError({
+          field: key,
+          message: `the config file ${path} has an unknown setting ${JSON.stringify(key)}; known settings: ${keys.join(", ")}`
+        })
+      )
+    }
+  }
+  return Effect.succeed(record)
+}
+
 /**
  * Reads the `--config` file: JSON, or YAML by extension.
  *
@@ -67,38 +169,25 @@ export class SettingsError extends Schema.TaggedError<SettingsError>()("Settings
  */
 export const readConfigFile = (path: string) =>
   Effect.gen(function* () {
-    const text = yield* Effect.tryPromise({
-      try: () => readFile(path, "utf8"),
-      catch: (e) =>
-        new SettingsError({
-          field: "config",
-          message: `cannot read the config file ${path}: ${(e as Error).message}`
-        })
-    })
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(path).pipe(
+      Effect.mapError(
+        (e) =>
+          new SettingsError({
+            field: "config",
+            message: `--config (or HITSTREAM_CONFIG) ${path}: cannot read it: ${e.message}`
+          })
+      )
+    )
     const value = yield* Effect.try({
-      try: () => (/\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text)) as unknown,
+      try: () => (isYaml(path) ? Yaml.parse(text) : JSON.parse(text)) as unknown,
       catch: (e) =>
         new SettingsError({
           field: "config",
-          message: `the config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? "YAML" : "JSON"}: ${(e as Error).message}`
+          message: `the config file ${path} is not valid ${isYaml(path) ? "YAML" : "JSON"}: ${(e as Error).message}`
         })
     })
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      return yield* new SettingsError({
-        field: "config",
-        message: `the config file ${path} must hold an object of settings`
-      })
-    }
-    const record = value as Record<string, unknown>
-    for (const key of Object.keys(record)) {
-      if (!keys.includes(key)) {
-        return yield* new SettingsError({
-          field: key,
-          message: `the config file ${path} has an unknown setting ${JSON.stringify(key)}; known settings: ${keys.join(", ")}`
-        })
-      }
-    }
-    return record
+    return yield* checkConfigFile(path, value)
   })
 
 const toText = (value: unknown): string | undefined =>
@@ -109,52 +198,130 @@ const toText = (value: unknown): string | undefined =>
       : String(value)
 
 /**
- * Merges the sources: flags over environment over file. Values become strings (lists joined with
- * commas), as the environment would carry them, and the client's schema reads them alike.
+ * The environment's `HITSTREAM_*` variables, by key; empty ones are unset.
  *
  * @since 0.1.0
  */
-export const merge = (
-  flags: Record<string, string | undefined>,
-  env: Record<string, string | undefined>,
-  file: Record<string, unknown>
-): Record<string, string> => {
+export const fromEnvironment = (env: Record<string, string | undefined>): Record<string, string> => {
   const out: Record<string, string> = {}
-  for (const key of keys) {
-    const fromFlag = secretKeys.has(key) ? undefined : flags[key]
-    const fromEnv = env[Config.envName(key)]
-    const value = fromFlag ?? (fromEnv === "" ? undefined : fromEnv) ?? toText(file[key])
-    if (value !== undefined) out[key] = value
+  for (const key of [...keys, ...secretKeys]) {
+    const value = env[envName(key)]
+    if (value !== undefined && value !== "") out[key] = value
   }
   return out
 }
 
 /**
- * Replaces `clientSecretFile` / `accessTokenFile` by the secrets they hold.
+ * The three sources as one provider: flags, else the environment, else the file. Values become
+ * text (lists joined with commas), as the environment carries them, so one schema reads all.
+ *
+ * @since 0.1.0
+ */
+export const provider = (
+  flags: Record<string, string | number | boolean | undefined>,
+  env: Record<string, string | undefined>,
+  file: Record<string, unknown>
+): ConfigProvider.ConfigProvider => {
+  const text = (record: Record<string, unknown>, allowSecrets: boolean) => {
+    const out: Record<string, string> = {}
+    for (const [key, value] of Object.entries(record)) {
+      if (!allowSecrets && secretKeys.includes(key)) continue
+      const t = toText(value)
+      if (t !== undefined && t !== "") out[key] = t
+    }
+    return out
+  }
+  return ConfigProvider.orElse(
+    ConfigProvider.fromUnknown(text(flags, false)),
+    ConfigProvider.orElse(
+      ConfigProvider.fromUnknown(fromEnvironment(env)),
+      ConfigProvider.fromUnknown(text(file, false))
+    )
+  )
+}
+
+/**
+ * Every setting, as text, read through one `Config` from a provider.
+ *
+ * @since 0.1.0
+ */
+export const settingsConfig: EffectConfig.Config<Record<string, string>> = EffectConfig.all(
+  Object.fromEntries(
+    [...keys, ...secretKeys].map((key) => [key, EffectConfig.option(EffectConfig.String(key))])
+  )
+).pipe(
+  EffectConfig.map((options) => {
+    const out: Record<string, string> = {}
+    for (const [key, value] of Object.entries(options)) if (Option.isSome(value)) out[key] = value.value
+    return out
+  })
+)
+
+/**
+ * Reads the settings from the composed provider.
+ *
+ * @since 0.1.0
+ */
+export const resolve = (source: ConfigProvider.ConfigProvider) =>
+  settingsConfig
+    .parse(source)
+    .pipe(
+      Effect.mapError(
+        (e) => new SettingsError({ field: "config", message: `cannot read the settings: ${e.message}` })
+      )
+    )
+
+/**
+ * Merges the sources (flags over environment over file) into one record of text values.
+ *
+ * @since 0.1.0
+ */
+export const merge = (
+  flags: Record<string, string | number | boolean | undefined>,
+  env: Record<string, string | undefined>,
+  file: Record<string, unknown>
+) => resolve(provider(flags, env, file))
+
+/**
+ * A warning about a secret file: readable by others, as ssh warns of a private key.
+ *
+ * @since 0.1.0
+ */
+export const secretFileWarning = (flag: string, path: string, mode: number): string | undefined =>
+  (mode & 0o077) === 0
+    ? undefined
+    : `--${flag} ${path} is readable by ${(mode & 0o070) !== 0 ? "its group" : ""}${(mode & 0o070) !== 0 && (mode & 0o007) !== 0 ? " and " : ""}${(mode & 0o007) !== 0 ? "others" : ""} (mode ${(mode & 0o777).toString(8).padStart(4, "0")}); a secret should be readable by its owner only: chmod 600 ${path}`
+
+/**
+ * Replaces `clientSecretFile` / `accessTokenFile` by the secrets they hold, read through
+ * `FileSystem`. Returns the warnings to log for files others can read.
  *
  * @since 0.1.0
  */
 export const readSecretFiles = (settings: Record<string, string>) =>
   Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
     const out = { ...settings }
+    const warnings: Array<string> = []
     for (const [fileKey, key] of [
       ["clientSecretFile", "clientSecret"],
       ["accessTokenFile", "accessToken"]
     ] as const) {
       const path = out[fileKey]
       if (path === undefined) continue
-      const text = yield* Effect.tryPromise({
-        try: () => readFile(path, "utf8"),
-        catch: (e) =>
-          new SettingsError({
-            field: fileKey,
-            message: `cannot read --${flagName(fileKey)} ${path}: ${(e as Error).message}`
-          })
-      })
+      const cannot = (e: { readonly message: string }) =>
+        new SettingsError({
+          field: fileKey,
+          message: `${named(fileKey)} ${path}: cannot read it: ${e.message}`
+        })
+      const info = yield* fs.stat(path).pipe(Effect.mapError(cannot))
+      const warning = secretFileWarning(flagName(fileKey), path, info.mode)
+      if (warning !== undefined) warnings.push(warning)
+      const text = yield* fs.readFileString(path).pipe(Effect.mapError(cannot))
       out[key] = text.trim()
       delete out[fileKey]
     }
-    return out
+    return { settings: out, warnings }
   })
 
 /**
@@ -165,47 +332,69 @@ export const readSecretFiles = (settings: Record<string, string>) =>
 export interface ProgramSettings {
   readonly sink: { readonly _tag: "Stdout" } | { readonly _tag: "File"; readonly path: string }
   readonly format: "raw" | "json"
-  readonly stateDir: string
+  readonly stateDir: string | undefined
   readonly metricsPort: number | undefined
+  readonly metricsHost: string
   readonly logLevel: "debug" | "info" | "warn" | "error"
   readonly logFormat: "pretty" | "json"
   readonly rotateSize: number | undefined
   readonly rotateInterval: number | undefined
   readonly rotateGzip: boolean
+  /** Mode of created files; directories get it with search (x) added where read (r) is. */
+  readonly fileMode: number
+  readonly maxRecordBytes: number | undefined
 }
 
+const invalid = (key: string, value: string, what: string) =>
+  new SettingsError({ field: key, message: `${named(key)} is ${JSON.stringify(value)}: ${what}` })
+
 const choice = <A extends string>(
-  field: string,
+  key: string,
   value: string | undefined,
   choices: ReadonlyArray<A>,
   fallback: A
-) => {
+): Effect.Effect<A, SettingsError> => {
   if (value === undefined) return Effect.succeed(fallback)
   return (choices as ReadonlyArray<string>).includes(value)
     ? Effect.succeed(value as A)
-    : Effect.fail(
-        new SettingsError({
-          field,
-          message: `--${flagName(field)} is ${JSON.stringify(value)}; it must be one of ${choices.join(", ")}`
-        })
-      )
+    : Effect.fail(invalid(key, value, `it must be one of ${choices.join(", ")}`))
 }
 
-const defaultStateDir = () =>
-  join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "hitstream")
-
-const sizePattern = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i
+const sizePattern = /^(\d+(?:\.\d+)?)\s*(b|kb|k|kib|mb|m|mib|gb|g|gib)?$/i
 const sizeUnits: Record<string, number> = {
   b: 1,
   k: 1024,
   kb: 1024,
+  kib: 1024,
   m: 1024 ** 2,
   mb: 1024 ** 2,
+  mib: 1024 ** 2,
   g: 1024 ** 3,
-  gb: 1024 ** 3
+  gb: 1024 ** 3,
+  gib: 1024 ** 3
 }
 
 /**
+ * `100MB` -> bytes (units of 1024), or `undefined` when it is not a size.
+ *
+ * @since 0.1.0
+ */
+export const parseSize = (text: string): number | undefined => {
+  const m = sizePattern.exec(text.trim())
+  return m === null ? undefined : Math.floor(Number(m[1]) * sizeUnits[(m[2] ?? "b").toLowerCase()])
+}
+
+const bool = (key: string, value: string | undefined): Effect.Effect<boolean, SettingsError> => {
+  if (value === undefined) return Effect.succeed(false)
+  const v = value.trim().toLowerCase()
+  if (v === "true" || v === "1" || v === "yes") return Effect.succeed(true)
+  if (v === "false" || v === "0" || v === "no") return Effect.succeed(false)
+  return Effect.fail(invalid(key, value, "it must be true or false"))
+}
+
+/**
+ * The program's settings, checked (pure: no file system).
+ *
  * @since 0.1.0
  */
 export const programSettings = (settings: Record<string, string>) =>
@@ -216,63 +405,100 @@ export const programSettings = (settings: Record<string, string>) =>
         ? { _tag: "Stdout" }
         : sinkText.startsWith("file:") && sinkText.length > 5
           ? { _tag: "File", path: sinkText.slice(5) }
-          : yield* new SettingsError({
-              field: "sink",
-              message: `--sink is ${JSON.stringify(sinkText)}; it must be stdout or file:PATH`
-            })
+          : yield* invalid("sink", sinkText, "it must be stdout or file:PATH")
     let metricsPort: number | undefined
     if (settings.metricsPort !== undefined) {
       metricsPort = Number(settings.metricsPort)
       if (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535) {
-        return yield* new SettingsError({
-          field: "metricsPort",
-          message: `--metrics-port is ${JSON.stringify(settings.metricsPort)}; it must be a port from 1 to 65535`
-        })
+        return yield* invalid("metricsPort", settings.metricsPort, "it must be a port from 1 to 65535")
       }
+    }
+    const metricsHost = settings.metricsHost ?? "127.0.0.1"
+    if (!/^[A-Za-z0-9.:[\]-]+$/.test(metricsHost)) {
+      return yield* invalid(
+        "metricsHost",
+        metricsHost,
+        "it must be a host name or an IP address, e.g. 127.0.0.1 or ::1"
+      )
     }
     let rotateSize: number | undefined
     if (settings.rotateSize !== undefined) {
-      const m = sizePattern.exec(settings.rotateSize.trim())
-      if (m === null) {
-        return yield* new SettingsError({
-          field: "rotateSize",
-          message: `--rotate-size is ${JSON.stringify(settings.rotateSize)}; write it like 100MB or 1GB`
-        })
-      }
-      rotateSize = Number(m[1]) * sizeUnits[(m[2] ?? "b").toLowerCase()]
+      rotateSize = parseSize(settings.rotateSize)
+      if (rotateSize === undefined || rotateSize < 1)
+        return yield* invalid("rotateSize", settings.rotateSize, "write it like 100MB or 1GB")
     }
     let rotateInterval: number | undefined
     if (settings.rotateInterval !== undefined) {
       const d = Config.parseDuration(settings.rotateInterval)
-      if (Option.isNone(d)) {
-        return yield* new SettingsError({
-          field: "rotateInterval",
-          message: `--rotate-interval is ${JSON.stringify(settings.rotateInterval)}; write it like 1h or 15m`
-        })
-      }
+      if (Option.isNone(d) || Duration.toMillis(d.value) <= 0)
+        return yield* invalid("rotateInterval", settings.rotateInterval, "write it like 1h or 15m")
       rotateInterval = Duration.toMillis(d.value)
+    }
+    let fileMode = 0o600
+    if (settings.fileMode !== undefined) {
+      const text = settings.fileMode.trim()
+      fileMode = /^0?[0-7]{3}$/.test(text) ? Number.parseInt(text, 8) : Number.NaN
+      if (Number.isNaN(fileMode) || (fileMode & 0o600) !== 0o600)
+        return yield* invalid(
+          "fileMode",
+          settings.fileMode,
+          "it must be an octal mode that keeps the owner's read and write, such as 0600 or 0640"
+        )
+    }
+    let maxRecordBytes: number | undefined
+    if (settings.maxRecordSize !== undefined) {
+      maxRecordBytes = parseSize(settings.maxRecordSize)
+      if (maxRecordBytes === undefined || maxRecordBytes < 1024 || maxRecordBytes > 1024 ** 3)
+        return yield* invalid(
+          "maxRecordSize",
+          settings.maxRecordSize,
+          "write it like 1MB or 512KB, from 1KB to 1GB"
+        )
     }
     return {
       sink,
       format: yield* choice("format", settings.format, ["raw", "json"], "raw"),
-      stateDir: settings.stateDir ?? defaultStateDir(),
+      stateDir: settings.stateDir,
       metricsPort,
+      metricsHost,
       logLevel: yield* choice("logLevel", settings.logLevel, ["debug", "info", "warn", "error"], "info"),
       logFormat: yield* choice("logFormat", settings.logFormat, ["pretty", "json"], "pretty"),
       rotateSize,
       rotateInterval,
-      rotateGzip: settings.rotateGzip === "true" || settings.rotateGzip === "1"
+      rotateGzip: yield* bool("rotateGzip", settings.rotateGzip),
+      fileMode,
+      maxRecordBytes
     } satisfies ProgramSettings
   })
 
 /**
- * The client's part of the settings, validated by the client's own schema.
+ * The directory mode that goes with a file mode: search (x) wherever read (r) is allowed.
  *
  * @since 0.1.0
  */
-export const clientSettings = (settings: Record<string, string>) => {
-  const client: Record<string, string> = {}
-  for (const key of Object.keys(Config.ClientConfigInput.fields))
+export const directoryMode = (fileMode: number): number => fileMode | ((fileMode & 0o444) >> 2)
+
+/**
+ * The client's part of the settings, validated by the client's own schema. Its messages name
+ * the setting as the client knows it; here they name the flag and the variable.
+ *
+ * @since 0.1.0
+ */
+export const clientSettings = (settings: Record<string, string>, program: ProgramSettings) => {
+  const client: Record<string, string | number> = {}
+  for (const key of [...clientKeys, ...secretKeys])
     if (settings[key] !== undefined) client[key] = settings[key]
-  return Config.decode(client)
+  if (program.maxRecordBytes !== undefined) client.maxRecordBytes = program.maxRecordBytes
+  return Config.decode(client).pipe(
+    Effect.mapError((e) => {
+      const key = e.field === "maxRecordBytes" ? "maxRecordSize" : e.field
+      if (![...keys, ...secretKeys].includes(key))
+        return new SettingsError({ field: e.field, message: e.message })
+      // `clientId is required: ...` -> `--client-id (or HITSTREAM_CLIENT_ID) is required: ...`
+      const message = e.message.startsWith(e.field)
+        ? named(key) + e.message.slice(e.field.length)
+        : `${named(key)}: ${e.message}`
+      return new SettingsError({ field: key, message })
+    })
+  )
 }

@@ -8,17 +8,21 @@
  * Writes are per batch (one call per chunk of hits, not per hit) and respect backpressure: a
  * slow disk or a slow pipe pauses the stream, and through it the socket.
  *
+ * Files hold IPs, zip codes and visitor ids: they are created with mode 0600 (readable by the
+ * owner only) whatever the umask, unless `fileMode` widens it.
+ *
  * @since 0.1.0
  */
 import { Hit } from "@hitstream/core"
-import { Clock, Effect, Schema } from "effect"
+import { Clock, DateTime, Deferred, Effect, FiberSet, Schema, Scope } from "effect"
 import { createReadStream, createWriteStream } from "node:fs"
-import { open, rename, unlink } from "node:fs/promises"
+import { chmod, open, rename, stat, unlink } from "node:fs/promises"
 import { pipeline } from "node:stream/promises"
 import { createGzip } from "node:zlib"
+import type * as Terminal from "./Terminal.ts"
 
 /**
- * The sink cannot write: the disk is full, the path is not writable, stdout is closed.
+ * The sink cannot write: the disk is full, the path is not writable.
  *
  * @since 0.1.0
  */
@@ -28,14 +32,24 @@ export class SinkError extends Schema.TaggedError<SinkError>()("SinkError", {
 }) {}
 
 /**
+ * The reader of stdout went away (`hitstream run | head -n 3`): not a failure, the end of the
+ * run, as for any Unix tool.
+ *
+ * @since 0.1.0
+ */
+export class StdoutClosed extends Schema.TaggedError<StdoutClosed>()("StdoutClosed", {}) {}
+
+/**
  * @since 0.1.0
  */
 export interface Sink {
-  readonly write: (hits: ReadonlyArray<Hit.Hit>) => Effect.Effect<void, SinkError>
+  readonly write: (hits: ReadonlyArray<Hit.Hit>) => Effect.Effect<void, SinkError | StdoutClosed>
   /** Flushes and closes: after it, everything written is on disk (fsync) or in the pipe. */
   readonly close: Effect.Effect<void, SinkError>
-  /** Hits written so far. */
+  /** Hits written so far: handed to the OS, not merely accepted. */
   readonly written: () => number
+  /** Fails as soon as the sink breaks between writes (the reader of a pipe went away). */
+  readonly broken: Effect.Effect<never, SinkError | StdoutClosed>
 }
 
 /**
@@ -58,33 +72,70 @@ export const render = (hits: ReadonlyArray<Hit.Hit>, format: Format): string => 
   return out
 }
 
+const isClosedPipe = (e: unknown) => {
+  const code = (e as { code?: string } | undefined)?.code
+  return code === "EPIPE" || code === "ERR_STREAM_DESTROYED" || code === "ERR_STREAM_WRITE_AFTER_END"
+}
+
 /**
- * Standard output, waiting for `drain` when the pipe is full.
+ * Standard output, waiting for `drain` when the pipe is full. A reader that goes away ends the
+ * run with `StdoutClosed`. On a terminal shared with the status line (`line`), hits scroll above
+ * it.
  *
  * @since 0.1.0
  */
-export const stdout = (format: Format, out: NodeJS.WritableStream = process.stdout): Sink => {
+export const stdout = Effect.fnUntraced(function* (
+  format: Format,
+  options: { readonly out?: NodeJS.WritableStream; readonly line?: Terminal.StatusLine | undefined } = {}
+) {
+  const out = options.out ?? process.stdout
+  const broken = yield* Deferred.make<never, SinkError | StdoutClosed>()
+  let failure: SinkError | StdoutClosed | undefined
   let written = 0
-  const failure = (e: unknown) =>
-    new SinkError({ target: "stdout", message: `cannot write to stdout: ${(e as Error).message}` })
-  return {
+  const waiting = new Set<() => void>()
+  const onError = (e: unknown) => {
+    failure ??= isClosedPipe(e)
+      ? new StdoutClosed()
+      : new SinkError({ target: "stdout", message: `cannot write to stdout: ${(e as Error).message}` })
+    Deferred.doneUnsafe(broken, Effect.fail(failure))
+    for (const resume of waiting) resume()
+    waiting.clear()
+  }
+  // Registered for the life of the process: a late EPIPE must not become an uncaught exception.
+  out.on("error", onError)
+  const line = options.line
+  const sink: Sink = {
     write: (hits) =>
-      Effect.callback<void, SinkError>((resume) => {
+      Effect.callback<void, SinkError | StdoutClosed>((resume) => {
+        if (failure !== undefined) return resume(Effect.fail(failure))
         if (hits.length === 0) return resume(Effect.void)
-        written += hits.length
-        const ok = out.write(render(hits, format), (e) => {
-          if (e) resume(Effect.fail(failure(e)))
-        })
-        if (ok) resume(Effect.void)
-        else out.once("drain", () => resume(Effect.void))
+        const text = render(hits, format)
+        let ok = true
+        const done = (e?: Error | null) => {
+          if (e) onError(e)
+          else written += hits.length
+        }
+        if (line !== undefined) line.above(text, (t) => void (ok = out.write(t, done)))
+        else ok = out.write(text, done)
+        if (ok) return resume(Effect.void)
+        const wake = () => {
+          waiting.delete(wake)
+          out.removeListener("drain", wake)
+          resume(failure === undefined ? Effect.void : Effect.fail(failure))
+        }
+        waiting.add(wake)
+        out.once("drain", wake)
       }),
     close: Effect.callback<void, SinkError>((resume) => {
+      if (failure !== undefined) return resume(Effect.void)
       // An empty write's callback fires once everything before it has been handed to the OS.
       out.write("", () => resume(Effect.void))
     }),
-    written: () => written
+    written: () => written,
+    broken: Deferred.await(broken)
   }
-}
+  return sink
+})
 
 /**
  * @since 0.1.0
@@ -98,18 +149,35 @@ export interface FileOptions {
   readonly rotateInterval: number | undefined
   /** Gzip rotated files (in the background; the live file stays plain). */
   readonly rotateGzip: boolean
+  /** Mode of the files created (default 0600), applied whatever the umask. */
+  readonly mode?: number | undefined
 }
 
-const stamp = (millis: number) => new Date(millis).toISOString().replace(/[:.]/g, "-")
-
 /**
- * Appends NDJSON to a file; rotates by size and/or age to `PATH.<timestamp>` (gzipped on
- * request); fsyncs on rotation and on close.
+ * The default mode of every file the program creates: the owner's only.
  *
  * @since 0.1.0
  */
-export const file = (options: FileOptions) =>
+export const defaultFileMode = 0o600
+
+const stamp = (millis: number) => DateTime.formatIso(DateTime.makeUnsafe(millis)).replace(/[:.]/g, "-")
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false
+  )
+
+/**
+ * Appends NDJSON to a file; rotates by size and/or age to `PATH.<timestamp>` (gzipped on
+ * request, in fibers of the sink's scope); fsyncs on rotation and on close. Closing the scope
+ * closes the file and waits for the compressions.
+ *
+ * @since 0.1.0
+ */
+export const file = (options: FileOptions): Effect.Effect<Sink, SinkError, Scope.Scope> =>
   Effect.gen(function* () {
+    const mode = options.mode ?? defaultFileMode
     const failure = (e: unknown) =>
       new SinkError({
         target: options.path,
@@ -119,7 +187,10 @@ export const file = (options: FileOptions) =>
     // asks for a drain. fsync needs the descriptor, so the stream is opened on one.
     const openFile = Effect.tryPromise({
       try: async () => {
-        const handle = await open(options.path, "a")
+        const created = !(await exists(options.path))
+        const handle = await open(options.path, "a", mode)
+        // The umask may have narrowed the mode given to open, or widened nothing: set it exactly.
+        if (created) await handle.chmod(mode)
         const size = (await handle.stat()).size
         return { handle, size, out: handle.createWriteStream({ autoClose: false }) }
       },
@@ -130,8 +201,14 @@ export const file = (options: FileOptions) =>
     let openedAt = yield* Clock.currentTimeMillis
     let written = 0
     let broken: unknown = undefined
-    const compressions: Array<Promise<void>> = []
-    const watch = (out: typeof current.out) => out.on("error", (e) => (broken ??= e))
+    let closed = false
+    const brokenSignal = yield* Deferred.make<never, SinkError>()
+    const compressions = yield* FiberSet.make<void, never>()
+    const watch = (out: typeof current.out) =>
+      out.on("error", (e) => {
+        broken ??= e
+        Deferred.doneUnsafe(brokenSignal, Effect.fail(failure(e)))
+      })
     watch(current.out)
 
     // Everything written reaches the file, then the disk.
@@ -148,23 +225,49 @@ export const file = (options: FileOptions) =>
         catch: failure
       })
 
+    const gzip = (target: string) =>
+      Effect.tryPromise({
+        try: async (signal) => {
+          await pipeline(
+            createReadStream(target),
+            createGzip(),
+            createWriteStream(`${target}.gz`, { mode }),
+            { signal }
+          )
+          await chmod(`${target}.gz`, mode)
+          await unlink(target)
+        },
+        catch: (e) => e
+      }).pipe(
+        // The plain rotated file stays when compression fails: nothing is lost, and it is said.
+        Effect.catch((e) =>
+          Effect.logWarning(`could not gzip ${target}: ${(e as Error).message}; the file stays uncompressed`)
+        )
+      )
+
     const rotate = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const target = `${options.path}.${stamp(now)}`
+      let target = `${options.path}.${stamp(now)}`
+      // Two rotations in one millisecond must not overwrite each other.
+      for (let n = 1; yield* Effect.promise(() => exists(target)); n++)
+        target = `${options.path}.${stamp(now)}-${n}`
       yield* settle(current)
       yield* Effect.tryPromise({ try: () => rename(options.path, target), catch: failure })
-      if (options.rotateGzip) {
-        compressions.push(
-          pipeline(createReadStream(target), createGzip(), createWriteStream(`${target}.gz`))
-            .then(() => unlink(target))
-            .catch(() => undefined)
-        )
-      }
+      if (options.rotateGzip) yield* FiberSet.run(compressions, gzip(target))
       current = yield* openFile
       watch(current.out)
       size = 0
       openedAt = now
     })
+
+    const close = Effect.gen(function* () {
+      if (closed) return
+      closed = true
+      yield* settle(current)
+      yield* FiberSet.awaitEmpty(compressions)
+      if (broken !== undefined) return yield* failure(broken)
+    })
+    yield* Effect.addFinalizer(() => Effect.ignore(close))
 
     const sink: Sink = {
       write: (hits) =>
@@ -181,17 +284,14 @@ export const file = (options: FileOptions) =>
           }
           const text = render(hits, options.format)
           size += Buffer.byteLength(text)
-          written += hits.length
           const out = current.out
-          if (!out.write(text))
-            yield* Effect.callback<void>((resume) => void out.once("drain", () => resume(Effect.void)))
+          const ok = out.write(text)
+          written += hits.length
+          if (!ok) yield* Effect.callback<void>((resume) => void out.once("drain", () => resume(Effect.void)))
         }),
-      close: Effect.gen(function* () {
-        yield* settle(current)
-        yield* Effect.promise(() => Promise.all(compressions))
-        if (broken !== undefined) return yield* failure(broken)
-      }),
-      written: () => written
+      close,
+      written: () => written,
+      broken: Deferred.await(brokenSignal)
     }
     return sink
   })

@@ -1,12 +1,15 @@
 /**
- * What an operator sees while `hitstream` runs: on a terminal, one live line on stderr (per slot:
- * state, hits/s, lag, reconnects, next attempt); off a terminal, a structured log event every
- * 30 s instead. Never on stdout, which may be the sink.
+ * What an operator sees while `hitstream` runs: on a terminal, one live line pinned at the
+ * bottom of stderr (per slot: state, hits/s, lag, reconnects, next attempt); off a terminal, a
+ * structured log event every 30 s instead. Never on stdout, which may be the sink. URLs in it
+ * are redacted: a server's message may quote one with credentials.
  *
  * @since 0.1.0
  */
 import { LiveStream } from "@hitstream/client"
+import { RedactedUrl } from "@hitstream/core"
 import { Clock, Duration, Effect, Schedule } from "effect"
+import type * as Terminal from "./Terminal.ts"
 
 const seconds = (millis: number) => `${Math.max(0, Math.ceil(millis / 1000))}s`
 
@@ -27,20 +30,23 @@ export const describeSlot = (status: LiveStream.SlotStatus, now: number, rate: n
     case "Streaming":
       return `slot ${status.slot}: streaming ${rate.toFixed(0)} hits/s, ${status.hits} hits${lag}${reconnects}`
     case "Waiting":
-      return `slot ${status.slot}: waiting, next attempt in ${seconds(s.until - now)} (${s.reason})${reconnects}`
+      return RedactedUrl.redactText(
+        `slot ${status.slot}: waiting, next attempt in ${seconds(s.until - now)} (${s.reason})${reconnects}`
+      )
     case "Failed":
-      return `slot ${status.slot}: stopped: ${s.message}`
+      return RedactedUrl.redactText(`slot ${status.slot}: stopped: ${s.message}`)
   }
 }
 
 /**
- * Renders the status for as long as it runs.
+ * Renders the status for as long as it runs: on the pinned line when there is one, as a log
+ * event every 30 s otherwise.
  *
  * @since 0.1.0
  */
 export const run = (
   live: LiveStream.LiveStream["Service"],
-  options: { readonly tty: boolean; readonly write: (text: string) => void; readonly label?: string }
+  options: { readonly line: Terminal.StatusLine | undefined; readonly label?: string }
 ) =>
   Effect.gen(function* () {
     let previous = new Map<number, number>()
@@ -55,9 +61,10 @@ export const run = (
       )
       previous = new Map(statuses.map((s) => [s.slot, s.hits]))
       previousAt = now
-      if (options.tty) {
-        const line = `${options.label ?? ""}${parts.join(" | ")} | dup ${counters.duplicates} bad ${counters.malformed}`
-        options.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 160) - 1)}`)
+      if (options.line !== undefined) {
+        options.line.show(
+          `${options.label ?? ""}${parts.join(" | ")} | dup ${counters.duplicates} bad ${counters.malformed}`
+        )
       } else {
         yield* Effect.logInfo("status", {
           slots: parts,
@@ -68,5 +75,7 @@ export const run = (
         })
       }
     })
-    yield* tick.pipe(Effect.repeat(Schedule.spaced(options.tty ? Duration.seconds(1) : Duration.seconds(30))))
+    yield* tick.pipe(
+      Effect.repeat(Schedule.spaced(options.line !== undefined ? Duration.seconds(1) : Duration.seconds(30)))
+    )
   })

@@ -23,3 +23,13 @@ export * as Settings from "./Settings.ts"
  * @since 0.1.0
  */
 export * as Sink from "./Sink.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Shutdown from "./Shutdown.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Terminal from "./Terminal.ts"

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Hit } from "@hitstream/core"
-import { Effect } from "effect"
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { Effect, Exit } from "effect"
+import { PassThrough, Writable } from "node:stream"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gunzipSync } from "node:zlib"
@@ -39,6 +40,8 @@ describe("Sink", () => {
       }
       yield* sink.close
       assert.strictEqual(sink.written(), 50)
+      // Private whatever the umask: the live file and every rotated one.
+      for (const f of readdirSync(dir)) assert.strictEqual(statSync(join(dir, f)).mode & 0o777, 0o600, f)
       const rotated = readdirSync(dir).filter((f) => f.endsWith(".gz"))
       assert.isAtLeast(rotated.length, 2, "rotated more than once")
       assert.isFalse(
@@ -58,7 +61,7 @@ describe("Sink", () => {
         Array.from({ length: 50 }, (_, n) => Hit.recordText(hit(n)))
       )
       assert.isTrue(existsSync(path))
-    })
+    }).pipe(Effect.scoped)
   )
 
   it.live("file: an unwritable path is a SinkError naming it", () =>
@@ -74,6 +77,64 @@ describe("Sink", () => {
       )
       assert.strictEqual(error._tag, "SinkError")
       assert.include(error.message, "/nonexistent-dir/x/hits.ndjson")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("file: --file-mode widens the mode, whatever the umask", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "hitstream-sink-"))
+      const path = join(dir, "hits.ndjson")
+      const previous = process.umask(0o077)
+      try {
+        const sink = yield* Sink.file({
+          path,
+          format: "raw",
+          rotateSize: undefined,
+          rotateInterval: undefined,
+          rotateGzip: false,
+          mode: 0o640
+        })
+        yield* sink.write([hit(1)])
+        yield* sink.close
+      } finally {
+        process.umask(previous)
+      }
+      assert.strictEqual(statSync(path).mode & 0o777, 0o640)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("stdout: a reader that goes away is StdoutClosed, at once, and those hits are not counted", () =>
+    Effect.gen(function* () {
+      const out = new Writable({
+        highWaterMark: 1 << 20,
+        write: (_chunk, _enc, callback) => {
+          // As from a pipe: the OS reports the closed reader after the write was accepted.
+          const error = Object.assign(new Error("write EPIPE"), { code: "EPIPE" })
+          setImmediate(() => callback(error))
+        }
+      })
+      out.on("error", () => {})
+      const sink = yield* Sink.stdout("raw", { out })
+      yield* sink.write([hit(1), hit(2)])
+      const broken = yield* Effect.exit(sink.broken)
+      assert.isTrue(Exit.isFailure(broken))
+      assert.include(String(broken), "StdoutClosed")
+      assert.strictEqual(sink.written(), 0)
+      const next = yield* Effect.flip(sink.write([hit(3)]))
+      assert.strictEqual(next._tag, "StdoutClosed")
+    })
+  )
+
+  it.live("stdout: counts hits once the pipe took them", () =>
+    Effect.gen(function* () {
+      const out = new PassThrough()
+      const chunks: Array<string> = []
+      out.on("data", (c) => chunks.push(String(c)))
+      const sink = yield* Sink.stdout("raw", { out })
+      yield* sink.write([hit(1), hit(2)])
+      yield* sink.close
+      assert.strictEqual(sink.written(), 2)
+      assert.strictEqual(chunks.join(""), Sink.render([hit(1), hit(2)], "raw"))
     })
   )
 })
