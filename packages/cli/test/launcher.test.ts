@@ -14,7 +14,10 @@ const engines: string = JSON.parse(readFileSync(new URL("../package.json", impor
 const [minMajor, minMinor] = /^>=(\d+)\.(\d+)/.exec(engines)!.slice(1).map(Number)
 
 class Exit {
-  constructor(readonly code: number) {}
+  readonly code: number
+  constructor(code: number) {
+    this.code = code
+  }
 }
 
 /** Runs the launcher's text against a fake `process` of the given version. */
