@@ -3,4 +3,33 @@
  *
  * @since 0.1.0
  */
-export {}
+
+/**
+ * @since 0.1.0
+ */
+export * as Assets from "./Assets.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Broadcast from "./Broadcast.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Dashboard from "./Dashboard.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Summary from "./Summary.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Timeline from "./Timeline.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Window from "./Window.ts"
