@@ -38,9 +38,14 @@ const mix = (x: number): number => {
 
 const hash = (seed: number, n: number, k: number): number => mix(mix(seed ^ Math.imul(k + 1, 0x9e3779b9)) ^ n)
 
-// hi * 2^32 + lo in decimal, without BigInt (a third of the generator's time): 2^32 is
-// 4294 * 10^6 + 967296, so the value is a * 10^6 + b with a and b exact doubles.
-const id64 = (hi: number, lo: number): string => {
+/**
+ * `hi * 2^32 + lo` (two unsigned 32-bit halves) in decimal, without BigInt (which took a third of
+ * the generator's time): 2^32 is 4294 * 10^6 + 967296, so the value is a * 10^6 + b with a and b
+ * exact doubles.
+ *
+ * @since 0.1.0
+ */
+export const decimal64 = (hi: number, lo: number): string => {
   let a = hi * 4294
   let b = hi * 967_296 + lo
   const carry = Math.floor(b / 1_000_000)
@@ -91,8 +96,8 @@ export const idsOf = (
   n: number
 ): { readonly hitIdHigh: string; readonly hitIdLow: string } => ({
   // The high half always has its top bit set: every hitIdHigh is above 2^63, far past 2^53.
-  hitIdHigh: id64((hash(seed, n, 2) | 0x80000000) >>> 0, n >>> 0),
-  hitIdLow: id64(hash(seed, n, 3), hash(seed, n, 4))
+  hitIdHigh: decimal64((hash(seed, n, 2) | 0x80000000) >>> 0, n >>> 0),
+  hitIdLow: decimal64(hash(seed, n, 3), hash(seed, n, 4))
 })
 
 interface VisitorParts {
@@ -132,7 +137,7 @@ const visitorParts = (seed: number, visitor: number): VisitorParts => {
         `"tntAction":[{"campaignId":"13234","recipeId":"23","trafficType":"0","actionId":"1","actionName":"Experience Visit"}],` +
         `"transactionId":"","truncated":false,` +
         `"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",` +
-        `"usesPersistentCookie":1,"visIdHigh":${id64((v | 0x80000000) >>> 0, visitor)},"visIdLow":${id64(mix(v), mix(v + 1))},"visIdType":3}`
+        `"usesPersistentCookie":1,"visIdHigh":${decimal64((v | 0x80000000) >>> 0, visitor)},"visIdLow":${decimal64(mix(v), mix(v + 1))},"visIdType":3}`
     }
     // Stored flat (a concatenation is a rope until something flattens it, at every use).
     parts = { head: flat(parts.head), geo: flat(parts.geo), ip: flat(parts.ip), tail: flat(parts.tail) }

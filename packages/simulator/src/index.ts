@@ -7,7 +7,17 @@
 /**
  * @since 0.1.0
  */
+export * as GroundTruth from "./GroundTruth.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as HitGenerator from "./HitGenerator.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Ims from "./Ims.ts"
 
 /**
  * @since 0.1.0
@@ -23,3 +33,23 @@ export * as Simulator from "./Simulator.ts"
  * @since 0.1.0
  */
 export * as SimulatorCommand from "./SimulatorCommand.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as SimulatorOptions from "./SimulatorOptions.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as StreamModel from "./StreamModel.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as StreamWriter from "./StreamWriter.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Traffic from "./Traffic.ts"

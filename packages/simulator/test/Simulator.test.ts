@@ -2,39 +2,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { HitGenerator, Simulator } from "../src/index.ts"
 import { constants, gunzipSync } from "node:zlib"
-import { get, json, rawRequest, records, token } from "./http.ts"
-
-const withSimulator = <A, E>(
-  options: Partial<Simulator.Options>,
-  f: (sim: Simulator.Simulator["Service"]) => Effect.Effect<A, E>
-) =>
-  Effect.gen(function* () {
-    const sim = yield* Simulator.Simulator
-    return yield* f(sim)
-  }).pipe(Effect.provide(Simulator.Simulator.layer(options)))
-
-const credentials = (sim: Simulator.Simulator["Service"]) =>
-  Effect.gen(function* () {
-    const reply = yield* token(sim.tokenUrl, {
-      grant_type: "client_credentials",
-      client_id: sim.clientId,
-      client_secret: sim.clientSecret,
-      scope: "openid,AdobeID"
-    })
-    assert.strictEqual(reply.status, 200)
-    return {
-      authorization: `Bearer ${reply.body.access_token}`,
-      "x-api-key": sim.clientId,
-      "accept-encoding": "gzip"
-    }
-  })
+import { get, indexOf, json, rawRequest, records, token } from "./http.ts"
+import { credentials, withSimulator } from "./support.ts"
 
 const idsIn = (record: string) => {
   const m = /"hitIdHigh":(\d+),"hitIdLow":(\d+)/.exec(record)
   return m === null ? undefined : { hitIdHigh: m[1], hitIdLow: m[2] }
 }
 
-const indexOf = (record: string) => Number(BigInt(idsIn(record)!.hitIdHigh) & 0xffffffffn)
 
 describe("Simulator", () => {
   it.live("token endpoint: issues bearer tokens, refuses wrong credentials like IMS", () =>
@@ -167,7 +142,7 @@ describe("Simulator", () => {
     )
   )
 
-  it.live("maxConnections: hits are partitioned across connections by visitor, and a fifth gets 409", () =>
+  it.live("maxConnections 4: four connections share the 8 partitions, a fifth gets 409, nothing lost", () =>
     withSimulator({ rate: Number.POSITIVE_INFINITY, totalHits: 600, emptyRecordRate: 0 }, (sim) =>
       Effect.gen(function* () {
         const headers = yield* credentials(sim)
@@ -179,23 +154,38 @@ describe("Simulator", () => {
         const extra = yield* get(url, { headers, within: 500 })
         assert.strictEqual(extra.status, 409)
         const parts = replies.map((r) => records(r.raw).map(indexOf))
-        for (const p of parts) assert.isAbove(p.length, 0)
-        const union = parts.flat().sort((a, b) => a - b)
+        const union = [...new Set(parts.flat())].sort((a, b) => a - b)
         assert.deepStrictEqual(
           union,
           Array.from({ length: 600 }, (_, i) => i)
         )
-        // Each visitor's hits go to one connection only.
-        const owner = new Map<number, number>()
-        parts.forEach((p, c) =>
-          p.forEach((n) => {
-            const v = HitGenerator.visitorOf(sim.options.seed, n)
-            assert.strictEqual(owner.get(v) ?? c, c)
-            owner.set(v, c)
-          })
+        const log = yield* sim.log
+        const streams = log.filter((a) => a.status === 200)
+        assert.strictEqual(streams.length, 4)
+        // Once all four had joined: two partitions each.
+        const final = (yield* sim.assignments).filter((e) => e.cause === "join").at(-1)!
+        assert.deepStrictEqual(
+          final.assignment.map((m) => m.partitions.length),
+          [2, 2, 2, 2]
         )
+        // At every change, every partition was held by someone: none lost.
+        for (const event of yield* sim.assignments) {
+          assert.deepStrictEqual(
+            event.assignment.flatMap((m) => m.partitions).sort(),
+            [0, 1, 2, 3, 4, 5, 6, 7]
+          )
+        }
+        // A hit delivered twice belongs to a partition that changed hands.
+        const moved = new Set(
+          log.flatMap((a) => (a.assignments.length > 1 ? a.assignments.flatMap((x) => x.partitions) : []))
+        )
+        const seen = new Set<number>()
+        for (const n of parts.flat()) {
+          if (seen.has(n)) assert.isTrue(moved.has(HitGenerator.visitorOf(sim.options.seed, n) % 8), `hit ${n}`)
+          seen.add(n)
+        }
         const disagree = yield* get(`${sim.streamUrl()}?maxConnections=2`, { headers, within: 500 })
-        // The four are gone, but still counted during the grace period: still a conflict.
+        // The four are gone, but still members during the grace period: still a conflict.
         assert.strictEqual(disagree.status, 409)
       })
     )
@@ -221,8 +211,18 @@ describe("Simulator", () => {
             const later = yield* get(sim.streamUrl(), { headers, records: 20, within: 2000 })
             assert.strictEqual(later.status, 200)
             const resumed = records(later.raw).map(indexOf)
-            // The last five hits again (the duplicates real clients see), then new ones.
-            assert.deepStrictEqual(resumed.slice(0, 7), [95, 96, 97, 98, 99, 100, 101])
+            // Per partition, the last five hits again (the committed position lags what was
+            // written), in order, then new ones.
+            const partitionOf = (n: number) => HitGenerator.visitorOf(sim.options.seed, n) % 8
+            const again = Array.from({ length: 8 }, (_, p) =>
+              firstRecords
+                .map(indexOf)
+                .filter((n) => partitionOf(n) === p)
+                .slice(-5)
+            )
+              .flat()
+              .sort((a, b) => a - b)
+            assert.deepStrictEqual(resumed.slice(0, again.length + 2), [...again, 100, 101])
             const log = yield* sim.settledLog
             assert.deepStrictEqual(
               log.map((a) => [a.status, a.end]),
@@ -232,7 +232,8 @@ describe("Simulator", () => {
                 [200, "client-closed"]
               ]
             )
-            assert.strictEqual(log[2].duplicatesSent, 5)
+            assert.strictEqual(log[2].duplicatesSent, again.length)
+            assert.strictEqual(log[0].toIndex, 100)
           })
       )
   )

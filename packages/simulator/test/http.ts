@@ -3,7 +3,7 @@
 import { Effect } from "effect"
 import * as Http from "node:http"
 import * as Net from "node:net"
-import { constants, gunzipSync } from "node:zlib"
+import { constants, createGunzip, gunzipSync } from "node:zlib"
 
 export interface Reply {
   readonly status: number
@@ -63,15 +63,22 @@ export const get = (url: string, options: GetOptions = {}) =>
     })
     request.on("response", (res) => {
       response = res
+      // Records are counted as they inflate (latin1 is enough to find CRLFs), not by inflating
+      // everything again on every chunk.
+      const counter = options.records !== undefined && res.statusCode === 200 ? createGunzip() : undefined
+      let tail = ""
+      let count = 0
+      counter?.on("data", (d: Buffer) => {
+        const parts = (tail + d.toString("latin1")).split("\r\n")
+        tail = parts.pop()!
+        count += parts.filter((p) => p.length > 0).length
+        if (count >= options.records!) finish("stopped")
+      })
+      // Garbage is not gzip: keep reading until the end or the deadline.
+      counter?.on("error", () => {})
       res.on("data", (chunk: Buffer) => {
         chunks.push(chunk)
-        if (options.records !== undefined && res.statusCode === 200) {
-          try {
-            if (records(Buffer.concat(chunks)).length >= options.records) finish("stopped")
-          } catch {
-            // Not decodable yet (or garbage): keep reading until the end or the deadline.
-          }
-        }
+        counter?.write(chunk)
       })
       res.on("end", () => finish("end"))
       res.on("aborted", () => finish("aborted"))
@@ -121,3 +128,9 @@ export const token = (tokenUrl: string, form: Record<string, string>) =>
     request.on("error", (e) => resume(Effect.die(e)))
     request.end(body)
   })
+
+/** The global index of a record's hit: the low half of its hitIdHigh. */
+export const indexOf = (record: string) => {
+  const m = /"hitIdHigh":(\d+)/.exec(record)
+  return Number(BigInt(m![1]) & 0xffffffffn)
+}
