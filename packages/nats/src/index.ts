@@ -9,3 +9,28 @@
  * @since 0.1.0
  */
 export * as LeaseRules from "./LeaseRules.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as NatsClient from "./NatsClient.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as JetStreamSink from "./JetStreamSink.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as FleetBucket from "./FleetBucket.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as FleetJournal from "./FleetJournal.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as SlotLeases from "./SlotLeases.ts"

@@ -7,7 +7,10 @@ import { LeaseRules } from "../src/index.ts"
 class StandInKv {
   private revision = 0
   private readonly entries = new Map<string, { revision: number; storedAt: number }>()
-  constructor(readonly ttl: number) {}
+  readonly ttl: number
+  constructor(ttl: number) {
+    this.ttl = ttl
+  }
   private live(key: string, now: number) {
     const entry = this.entries.get(key)
     if (entry !== undefined && now >= entry.storedAt + this.ttl) this.entries.delete(key)

@@ -1,0 +1,456 @@
+/**
+ * Hits into a JetStream stream, each once.
+ *
+ * Each hit is published to `<subjectPrefix>.<reportSuite>` with the header
+ * `Nats-Msg-Id: <hitIdHigh>-<hitIdLow>`, so the server drops the repeats that reconnects, backfill
+ * and up to eight publishers send (within the stream's duplicate window). The payload is the
+ * record's original text, byte for byte.
+ *
+ * Publishes are pipelined: up to `maxInFlight` wait for their ack at once, and a write waits when
+ * the window is full, so a slow broker slows the stream (and through it the socket) instead of
+ * growing memory. A publish that fails (broker lost, leader election, timeout) is retried with
+ * backoff until acked; a hit counts as written only once acked, and `flush` (run on shutdown)
+ * waits for every outstanding ack. Acks may arrive out of order, so hits may be stored out of the
+ * order received; their `receivedTimeGMT` orders them.
+ *
+ * On start the stream is created, or validated when it exists: its subjects must take the
+ * prefix, its replicas must match when asked for, and its duplicate window must cover the
+ * backfill window. Anything else is a `NatsConfigError` that says what to change.
+ *
+ * @since 0.1.0
+ */
+import { Hit } from "@hitstream/core"
+import {
+  type JetStreamManager,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type PubAck,
+  type StreamInfo
+} from "@nats-io/jetstream"
+import { nanos } from "@nats-io/transport-node"
+import { Context, Duration, Effect, Layer, Metric, Queue, Schema, Sink } from "effect"
+import { NatsClient, NatsConfigError, type NatsUrl } from "./NatsClient.ts"
+
+/**
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly stream: string
+  /** Subjects are `<subjectPrefix>.<reportSuite>`. Default `hits`. */
+  readonly subjectPrefix: string
+  /** Replicas when creating the stream; when set, an existing stream must have as many. */
+  readonly replicas: number | undefined
+  /** At least the backfill window (default 10 minutes), so that backfill repeats are dropped. */
+  readonly duplicateWindow: Duration.Duration
+  /** Publishes awaiting their ack at once. Default 256. */
+  readonly maxInFlight: number
+  /** How long one publish waits for its ack before it is retried. Default 5 s. */
+  readonly ackTimeout: Duration.Duration
+  /** How long `flush` waits for the last acks before giving up with an error. Default 2 min. */
+  readonly drainTimeout: Duration.Duration
+}
+
+/**
+ * @since 0.1.0
+ */
+export const defaults = {
+  subjectPrefix: "hits",
+  replicas: undefined,
+  duplicateWindow: Duration.minutes(10),
+  maxInFlight: 256,
+  ackTimeout: Duration.seconds(5),
+  drainTimeout: Duration.minutes(2)
+} as const
+
+/**
+ * The sink cannot write: it gave up waiting for acks on shutdown, or the broker refused a hit
+ * for a reason a retry cannot fix.
+ *
+ * @since 0.1.0
+ */
+export class JetStreamSinkError extends Schema.TaggedError<JetStreamSinkError>()("JetStreamSinkError", {
+  stream: Schema.String,
+  message: Schema.String,
+  /** Hits not acked when it gave up. */
+  unacked: Schema.Number
+}) {}
+
+/**
+ * @since 0.1.0
+ */
+export const metrics = {
+  inFlight: Metric.gauge("hitstream_nats_inflight_acks", {
+    description: "Publishes to JetStream awaiting their ack"
+  }),
+  published: Metric.counter("hitstream_nats_published_total", {
+    description: "Hits acked by JetStream (stored, or dropped by the server as duplicates)"
+  }),
+  duplicates: Metric.counter("hitstream_nats_duplicates_total", {
+    description: "Hits JetStream acked as duplicates (same Nats-Msg-Id within the duplicate window)"
+  }),
+  retries: Metric.counter("hitstream_nats_publish_retries_total", {
+    description: "Publishes retried after a failure (broker lost, timeout, no leader)"
+  }),
+  latency: Metric.histogram("hitstream_nats_publish_latency_seconds", {
+    description: "Time from publish to ack",
+    boundaries: Metric.exponentialBoundaries({ start: 0.0005, factor: 2, count: 16 })
+  })
+}
+
+/**
+ * Parses the sink URL's path and query: `/STREAM?subjectPrefix=hits&replicas=3&duplicateWindow=10m&maxInFlight=256`.
+ *
+ * @since 0.1.0
+ */
+export const optionsFromUrl = (
+  url: NatsUrl,
+  parseDuration: (text: string) => Duration.Duration | undefined
+): Effect.Effect<Options, NatsConfigError> =>
+  Effect.gen(function* () {
+    const fail = (message: string) => Effect.fail(new NatsConfigError({ field: "sink", message }))
+    const stream = url.path
+    if (!/^[A-Za-z0-9_-]+$/.test(stream)) {
+      return yield* fail(
+        `--sink ${url.text} needs a stream name after the servers (letters, digits, - and _), e.g. nats://127.0.0.1:4222/HITS`
+      )
+    }
+    const known = ["subjectPrefix", "replicas", "duplicateWindow", "maxInFlight"]
+    for (const key of Object.keys(url.params)) {
+      if (!known.includes(key))
+        return yield* fail(
+          `--sink has an unknown parameter ${JSON.stringify(key)}; known: ${known.join(", ")}`
+        )
+    }
+    const subjectPrefix = url.params.subjectPrefix ?? defaults.subjectPrefix
+    if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix)) {
+      return yield* fail(
+        `--sink subjectPrefix is ${JSON.stringify(subjectPrefix)}; it must be subject tokens (letters, digits, - and _) joined by dots, e.g. hits or analytics.hits`
+      )
+    }
+    let replicas: number | undefined
+    if (url.params.replicas !== undefined) {
+      replicas = Number(url.params.replicas)
+      if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+        return yield* fail(
+          `--sink replicas is ${JSON.stringify(url.params.replicas)}; it must be 1 to 5 (1 or 3 usually)`
+        )
+      }
+    }
+    let duplicateWindow: Duration.Duration = defaults.duplicateWindow
+    if (url.params.duplicateWindow !== undefined) {
+      const parsed = parseDuration(url.params.duplicateWindow)
+      if (parsed === undefined) {
+        return yield* fail(
+          `--sink duplicateWindow is ${JSON.stringify(url.params.duplicateWindow)}; write it like 10m`
+        )
+      }
+      duplicateWindow = parsed
+    }
+    let maxInFlight: number = defaults.maxInFlight
+    if (url.params.maxInFlight !== undefined) {
+      maxInFlight = Number(url.params.maxInFlight)
+      if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 65_536) {
+        return yield* fail(
+          `--sink maxInFlight is ${JSON.stringify(url.params.maxInFlight)}; it must be 1 to 65536`
+        )
+      }
+    }
+    return {
+      ...defaults,
+      stream,
+      subjectPrefix,
+      replicas,
+      duplicateWindow,
+      maxInFlight
+    }
+  })
+
+/**
+ * The subject of a hit: the report suite as one subject token (characters a subject cannot hold
+ * become `_`; a hit without one goes to `_unknown`).
+ *
+ * @since 0.1.0
+ */
+export const subjectOf = (prefix: string, hit: Hit.Hit): string => {
+  const suite = hit.reportSuite
+  return `${prefix}.${suite === undefined || suite === "" ? "_unknown" : suite.replace(/[^A-Za-z0-9_-]/g, "_")}`
+}
+
+/**
+ * The dedup id: `<hitIdHigh>-<hitIdLow>`, or none for a hit without ids.
+ *
+ * @since 0.1.0
+ */
+export const messageIdOf = (hit: Hit.Hit): string | undefined =>
+  hit.hitIdHigh === undefined || hit.hitIdLow === undefined ? undefined : `${hit.hitIdHigh}-${hit.hitIdLow}`
+
+const coversPrefix = (subjects: ReadonlyArray<string>, prefix: string) =>
+  subjects.some((s) => s === ">" || s === `${prefix}.>`)
+
+/**
+ * Why an existing stream does not fit, or `undefined` when it does.
+ *
+ * @since 0.1.0
+ */
+export const incompatibility = (
+  config: Pick<StreamInfo["config"], "subjects" | "num_replicas" | "duplicate_window">,
+  options: Pick<Options, "stream" | "subjectPrefix" | "replicas" | "duplicateWindow">
+): string | undefined => {
+  const problems: Array<string> = []
+  if (!coversPrefix(config.subjects ?? [], options.subjectPrefix)) {
+    problems.push(
+      `its subjects are ${JSON.stringify(config.subjects ?? [])} and do not take ${options.subjectPrefix}.> (add it: nats stream edit ${options.stream} --subjects '${options.subjectPrefix}.>', or set subjectPrefix to match)`
+    )
+  }
+  if (options.replicas !== undefined && config.num_replicas !== options.replicas) {
+    problems.push(
+      `it has ${config.num_replicas} replica(s), not the ${options.replicas} asked for (change one: nats stream edit ${options.stream} --replicas ${options.replicas}, or replicas=${config.num_replicas} in --sink)`
+    )
+  }
+  const wanted = Duration.toMillis(options.duplicateWindow)
+  const has = (config.duplicate_window ?? 0) / 1_000_000
+  if (has < wanted) {
+    problems.push(
+      `its duplicate window is ${has / 1000} s, shorter than the ${wanted / 1000} s backfill window, so repeats after a reconnect would be stored twice (nats stream edit ${options.stream} --dupe-window ${Math.ceil(wanted / 1000)}s)`
+    )
+  }
+  return problems.length === 0
+    ? undefined
+    : `the JetStream stream ${options.stream} exists, but ${problems.join("; ")}`
+}
+
+/**
+ * Creates the stream, or checks that the existing one fits.
+ *
+ * @since 0.1.0
+ */
+export const ensureStream = Effect.fn("JetStreamSink.ensureStream")(function* (
+  manager: JetStreamManager,
+  options: Pick<Options, "stream" | "subjectPrefix" | "replicas" | "duplicateWindow">
+) {
+  const error = (message: string) => new NatsConfigError({ field: "sink", message })
+  const info = yield* Effect.tryPromise({
+    try: () =>
+      manager.streams.info(options.stream).catch((e) => {
+        if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) return undefined
+        throw e
+      }),
+    catch: (e) => error(`cannot read the JetStream stream ${options.stream}: ${(e as Error).message}`)
+  })
+  if (info !== undefined) {
+    const problem = incompatibility(info.config, options)
+    if (problem !== undefined) return yield* error(problem)
+    return info
+  }
+  yield* Effect.logInfo(
+    `creating the JetStream stream ${options.stream} (subjects ${options.subjectPrefix}.>, ${options.replicas ?? 1} replica(s))`
+  )
+  return yield* Effect.tryPromise({
+    try: () =>
+      manager.streams.add({
+        name: options.stream,
+        subjects: [`${options.subjectPrefix}.>`],
+        num_replicas: options.replicas ?? 1,
+        duplicate_window: nanos(Duration.toMillis(options.duplicateWindow))
+      }),
+    catch: (e) =>
+      error(
+        `cannot create the JetStream stream ${options.stream} with ${options.replicas ?? 1} replica(s): ${(e as Error).message}`
+      )
+  })
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface JetStreamSink {
+  /** Publishes a batch: returns once every hit is sent and the window has room for more. */
+  readonly write: (hits: ReadonlyArray<Hit.Hit>) => Effect.Effect<void, JetStreamSinkError>
+  /** Waits for every outstanding ack (at most `drainTimeout`). */
+  readonly flush: Effect.Effect<void, JetStreamSinkError>
+  /** The same as an Effect `Sink`: writes each chunk, flushes at the end. */
+  readonly sink: Sink.Sink<void, Hit.Hit, never, JetStreamSinkError>
+  /** Hits acked so far (duplicates included: the server has them). */
+  readonly written: () => number
+  /** Publishes awaiting their ack right now. */
+  readonly inFlight: () => number
+}
+
+interface Pending {
+  readonly subject: string
+  readonly data: Uint8Array
+  readonly msgID: string | undefined
+  attempts: number
+  lastError?: string
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Makes the sink in a scope: on release, waits for the outstanding acks.
+ *
+ * @since 0.1.0
+ */
+export const make = Effect.fn("JetStreamSink.make")(function* (options: Options) {
+  const client = yield* NatsClient
+  yield* ensureStream(client.manager, options)
+  const js = client.jetstream
+  const context = yield* Effect.context<never>()
+  const ackTimeout = Duration.toMillis(options.ackTimeout)
+  const failed = yield* Queue.unbounded<Pending>()
+  let inFlight = 0
+  let written = 0
+  // Retry rounds since the last ack.
+  let failing = 0
+  let duplicates = 0
+  let reported = { written: 0, duplicates: 0 }
+  // The writer waits for room: it is resumed once an eighth of the window is free (resuming it
+  // for every single ack costs more than the publish), and flush once the window is empty.
+  const refillAt = options.maxInFlight - Math.max(1, Math.floor(options.maxInFlight / 8))
+  let roomWaiter: (() => void) | undefined
+  let emptyWaiters: Array<() => void> = []
+  const wake = () => {
+    if (roomWaiter !== undefined && inFlight <= refillAt) {
+      const w = roomWaiter
+      roomWaiter = undefined
+      w()
+    }
+    if (inFlight === 0 && emptyWaiters.length > 0) {
+      const woken = emptyWaiters
+      emptyWaiters = []
+      for (const w of woken) w()
+    }
+  }
+  // Metrics are updated in bulk from the writer, not per ack; latency is sampled (1 in 8).
+  const report = () => {
+    metrics.inFlight.updateUnsafe(inFlight, context)
+    if (written > reported.written) metrics.published.updateUnsafe(written - reported.written, context)
+    if (duplicates > reported.duplicates)
+      metrics.duplicates.updateUnsafe(duplicates - reported.duplicates, context)
+    reported = { written, duplicates }
+  }
+  let sampled = 0
+
+  const settle = (startedAt: number) => (ack: PubAck) => {
+    failing = 0
+    inFlight--
+    written++
+    if (ack.duplicate) duplicates++
+    if ((++sampled & 7) === 0) metrics.latency.updateUnsafe((performance.now() - startedAt) / 1000, context)
+    wake()
+  }
+  const subjects = new Map<string | undefined, string>()
+  const subject = (hit: Hit.Hit) => {
+    let s = subjects.get(hit.reportSuite)
+    if (s === undefined) {
+      s = subjectOf(options.subjectPrefix, hit)
+      if (subjects.size < 10_000) subjects.set(hit.reportSuite, s)
+    }
+    return s
+  }
+  const send = (pending: Pending) => {
+    const startedAt = performance.now()
+    js.publish(
+      pending.subject,
+      pending.data,
+      pending.msgID !== undefined ? { timeout: ackTimeout, msgID: pending.msgID } : { timeout: ackTimeout }
+    ).then(settle(startedAt), (e: Error) => {
+      // Still in flight: the retry loop owns it now.
+      pending.attempts++
+      pending.lastError = e.message
+      Queue.offerUnsafe(failed, pending)
+    })
+  }
+
+  // Failed publishes are resent together after a backoff that grows while nothing is acked
+  // (broker lost, no leader) and resets on the next ack. The window stays full meanwhile, which
+  // holds the stream back.
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.gen(function* () {
+        const batch = yield* Queue.takeAll(failed)
+        failing++
+        metrics.retries.updateUnsafe(batch.length, context)
+        if (failing === 1) {
+          yield* Effect.logWarning(
+            `JetStream publishes to stream ${options.stream} are failing (${batch[0].lastError ?? "unknown"}); retrying ${batch.length} hit(s) with backoff until acked`
+          )
+        }
+        yield* Effect.sleep(Math.min(5_000, 100 * 2 ** Math.min(failing - 1, 6)))
+        for (const pending of batch) send(pending)
+      })
+    )
+  )
+
+  const waitForRoom = Effect.callback<void>((resume) => {
+    roomWaiter = () => resume(Effect.void)
+    return Effect.sync(() => {
+      roomWaiter = undefined
+    })
+  })
+  const waitForEmpty = Effect.callback<void>((resume) => {
+    const waiter = () => resume(Effect.void)
+    emptyWaiters.push(waiter)
+    return Effect.sync(() => {
+      emptyWaiters = emptyWaiters.filter((w) => w !== waiter)
+    })
+  })
+
+  const write = (hits: ReadonlyArray<Hit.Hit>): Effect.Effect<void, JetStreamSinkError> =>
+    Effect.gen(function* () {
+      for (let i = 0; i < hits.length; i++) {
+        if (inFlight >= options.maxInFlight) {
+          report()
+          yield* waitForRoom
+        }
+        const hit = hits[i]
+        inFlight++
+        send({
+          subject: subject(hit),
+          data: encoder.encode(Hit.recordText(hit)),
+          msgID: messageIdOf(hit),
+          attempts: 0
+        })
+      }
+      report()
+    })
+
+  const flush: Effect.Effect<void, JetStreamSinkError> = Effect.gen(function* () {
+    while (inFlight > 0) yield* waitForEmpty
+    report()
+  }).pipe(
+    Effect.timeoutOrElse({
+      duration: options.drainTimeout,
+      orElse: () =>
+        Effect.fail(
+          new JetStreamSinkError({
+            stream: options.stream,
+            unacked: inFlight,
+            message: `gave up after ${Duration.format(options.drainTimeout)} waiting for JetStream to ack ${inFlight} hit(s) on stream ${options.stream}; they may not be stored`
+          })
+        )
+    })
+  )
+
+  yield* Effect.addFinalizer(() => flush.pipe(Effect.catch((e) => Effect.logError(e.message))))
+
+  const sink: JetStreamSink = {
+    write,
+    flush,
+    sink: Sink.forEachArray(write).pipe(Sink.mapEffect(() => flush)),
+    written: () => written,
+    inFlight: () => inFlight
+  }
+  return sink
+})
+
+/**
+ * The sink as a service, for programs that wire it once.
+ *
+ * @since 0.1.0
+ */
+export class JetStreamSinkService extends Context.Service<JetStreamSinkService, JetStreamSink>()(
+  "@hitstream/nats/JetStreamSink"
+) {
+  static readonly layer = (options: Options) => Layer.effect(JetStreamSinkService, make(options))
+}
