@@ -38,6 +38,7 @@ import * as ConnectionJournal from "./ConnectionJournal.ts"
 import { metrics, outcomeOf } from "./LiveStreamMetrics.ts"
 import { LiveStreamConfig } from "./LiveStreamConfig.ts"
 import * as SlotAttempt from "./SlotAttempt.ts"
+import { SlotLease } from "./SlotLease.ts"
 import * as Slots from "./SlotStatus.ts"
 import { type AuthError, TokenProvider } from "./TokenProvider.ts"
 
@@ -132,6 +133,7 @@ export class LiveStream extends Context.Service<
       const connection = yield* Connection
       const tokens = yield* TokenProvider
       const journal = yield* ConnectionJournal.ConnectionJournal
+      const lease = yield* SlotLease
       const board = yield* Slots.makeBoard(config.connections)
       const attempt = SlotAttempt.make({
         config,
@@ -228,7 +230,8 @@ export class LiveStream extends Context.Service<
       // A slot's end is the stream's end: a typed error as it is, a defect as LiveStreamDefect,
       // logged with its cause. An interruption is a stop, not an end.
       const supervise = (slot: number, queue: Queue.Queue<Hit.Hit, LiveStreamError | Cause.Done>) =>
-        runSlot(slot, queue).pipe(
+        // Open only while this process holds the slot (always, unless a fleet provides leases).
+        lease.hold(slot, runSlot(slot, queue)).pipe(
           Effect.catchCause((cause) =>
             Effect.gen(function* () {
               if (Cause.hasInterruptsOnly(cause)) return yield* Effect.failCause(cause)
