@@ -62,6 +62,8 @@
     $("total-attempts").textContent = numbers.format(t.attempts)
     $("min-delay").textContent = String(Math.round(summary.minReconnectDelayMillis / 100) / 10)
     $("top-minutes").textContent = String(Math.round(summary.topSeconds / 60))
+    $("top-total").textContent = numbers.format(summary.top.total)
+    $("top-total").dataset.count = String(summary.top.total)
   }
 
   // --- slots ---
