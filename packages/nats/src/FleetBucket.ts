@@ -89,16 +89,21 @@ export interface Buckets {
   readonly ttl: number
 }
 
+const isNotFound = (e: unknown) =>
+  (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) ||
+  /not found/i.test((e as Error)?.message ?? "")
+
+// `Kvm.open` binds without looking; the status read is what finds out whether the bucket exists.
+// Processes starting together may all create it: the same settings make that idempotent.
 const openOrCreate = (kvm: Kvm, name: string, create: Parameters<Kvm["create"]>[1]) =>
   Effect.tryPromise({
     try: async () => {
+      const kv = await kvm.open(name)
       try {
-        return await kvm.open(name)
+        await kv.status()
+        return kv
       } catch (e) {
-        if (!(e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound)) {
-          // Older clients report a missing bucket with a plain error.
-          if (!/not found/i.test((e as Error).message)) throw e
-        }
+        if (!isNotFound(e)) throw e
         return await kvm.create(name, create)
       }
     },

@@ -51,7 +51,7 @@ export const supersedes = (next: ConnectionJournal.Entry, current: ConnectionJou
 export const make = (kv: KV, prefix: string): ConnectionJournal.ConnectionJournal["Service"] => {
   const key = (slot: number) => `${prefix}.slot.${slot}`
   const read = (slot: number) =>
-    Effect.tryPromise(() => kv.get(key(slot))).pipe(
+    Effect.tryPromise({ try: () => kv.get(key(slot)), catch: (e) => e as Error }).pipe(
       Effect.map((entry) =>
         entry === null || entry.operation !== "PUT"
           ? { revision: entry?.revision ?? 0, entry: undefined }

@@ -416,6 +416,8 @@ export const make = Effect.fn("JetStreamSink.make")(function* (options: Options)
     })
 
   const flush: Effect.Effect<void, JetStreamSinkError> = Effect.gen(function* () {
+    // Acks arrive on promise callbacks, which change `inFlight` between the waits.
+    // oxlint-disable-next-line no-unmodified-loop-condition
     while (inFlight > 0) yield* waitForEmpty
     report()
   }).pipe(

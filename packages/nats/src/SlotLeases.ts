@@ -204,10 +204,11 @@ export const make = Effect.fn("SlotLeases.make")(function* (options: Options) {
         ),
       { concurrency: "unbounded" }
     )
+    // A key written while it is listed can come twice: counted as a set.
     const members = yield* kvCall(async () => {
-      let count = 0
-      for await (const _ of await kv.keys(`${prefix}.member.*`)) count++
-      return count
+      const keys = new Set<string>()
+      for await (const key of await kv.keys(`${prefix}.member.*`)) keys.add(key)
+      return keys.size
     })
     return { holders, members }
   })
