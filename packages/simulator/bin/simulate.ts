@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run simulate -w @hitstream/simulator -- --port 8080 --rate 200`
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { Command } from "effect/cli"
 import { parse as parseYaml } from "yaml"
 import * as SimulatorCommand from "../src/SimulatorCommand.ts"
@@ -9,5 +9,9 @@ import * as SimulatorCommand from "../src/SimulatorCommand.ts"
 SimulatorCommand.make(parseYaml).pipe(
   Command.run({ version: "0.1.0" }),
   Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain
+  (program) =>
+    NodeRuntime.runMain(program, {
+      // Stopped by SIGINT or SIGTERM is how a simulator is meant to end: exit 0.
+      teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+    })
 )

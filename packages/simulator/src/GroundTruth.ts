@@ -130,9 +130,7 @@ export const make = (options: {
   const attempts: Array<Attempt> = []
   const assignments: Array<AssignmentRecord> = []
   const ranges = Array.from({ length: options.partitions }, () => new Ranges())
-  const log = Effect.sync(() =>
-    attempts.map((a) => ({ ...a, assignments: [...a.assignments] }))
-  )
+  const log = Effect.sync(() => attempts.map((a) => ({ ...a, assignments: [...a.assignments] })))
   return {
     attempts,
     assignments,
@@ -167,7 +165,8 @@ export const make = (options: {
         const list = ranges[p].list
         while (cursor[p] < list.length && list[cursor[p]][1] <= n) cursor[p]++
         const range = list[cursor[p]]
-        if (range !== undefined && range[0] <= n) out.push({ index: n, ...HitGenerator.idsOf(options.seed, n) })
+        if (range !== undefined && range[0] <= n)
+          out.push({ index: n, ...HitGenerator.idsOf(options.seed, n) })
       }
       return out
     }),

@@ -152,7 +152,14 @@ const visitorParts = (seed: number, visitor: number): VisitorParts => {
  * @since 0.1.0
  */
 // The parts of a record that change from hit to hit, between the visitor's fixed parts.
-const variableParts = (seed: number, n: number, timeGMT: number, visitor: number, hitIdHigh: string, hitIdLow: string) => {
+const variableParts = (
+  seed: number,
+  n: number,
+  timeGMT: number,
+  visitor: number,
+  hitIdHigh: string,
+  hitIdLow: string
+) => {
   const h = hash(seed, n, 5)
   const page = pick(pages, h)
   const pageNumber = h % 10_000

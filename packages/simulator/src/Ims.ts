@@ -26,9 +26,15 @@ export interface TokenRequest {
  */
 export interface Ims {
   /** `POST /ims/token/v3` */
-  readonly token: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
+  readonly token: Effect.Effect<
+    HttpServerResponse.HttpServerResponse,
+    never,
+    HttpServerRequest.HttpServerRequest
+  >
   /** What is wrong with a request's `Authorization` and `x-api-key`, if anything. */
-  readonly authorize: (headers: Readonly<Record<string, string | undefined>>) => Effect.Effect<string | undefined>
+  readonly authorize: (
+    headers: Readonly<Record<string, string | undefined>>
+  ) => Effect.Effect<string | undefined>
   readonly revoke: Effect.Effect<number>
   /** Replaces the token endpoint's script; numbering restarts at the next request. */
   readonly setScenario: (steps: ReadonlyArray<Scenario.ImsStep>) => Effect.Effect<void>
@@ -55,7 +61,10 @@ export const make = (options: {
   readonly tokenLifetimeSeconds: number
   readonly scenario: ReadonlyArray<Scenario.ImsStep>
 }): Ims => {
-  const tokens = new Map<string, { readonly clientId: string; readonly expiresAt: number; revoked: boolean }>()
+  const tokens = new Map<
+    string,
+    { readonly clientId: string; readonly expiresAt: number; revoked: boolean }
+  >()
   const requests: Array<TokenRequest> = []
   let scenario = [...options.scenario]
   let base = 0
@@ -68,7 +77,9 @@ export const make = (options: {
       })
     }
     const status = step.status!
-    const error = step.error ?? (status >= 500 ? "server_error" : status === 429 ? "too_many_requests" : "invalid_request")
+    const error =
+      step.error ??
+      (status >= 500 ? "server_error" : status === 429 ? "too_many_requests" : "invalid_request")
     return errorBody(status, error, step.description ?? `scripted ${status} ${error}`, step.retryAfter)
   }
 
@@ -104,7 +115,11 @@ export const make = (options: {
     token: Effect.gen(function* () {
       const step = scenario[requests.length - base]
       const at = yield* Clock.currentTimeMillis
-      const entry: TokenRequest = { at, status: 0, scripted: step?.status !== undefined || step?.fault !== undefined }
+      const entry: TokenRequest = {
+        at,
+        status: 0,
+        scripted: step?.status !== undefined || step?.fault !== undefined
+      }
       requests.push(entry)
       if (step?.delay !== undefined) yield* Effect.sleep(step.delay)
       const response = entry.scripted ? scripted(step!) : yield* answer

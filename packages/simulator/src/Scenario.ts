@@ -61,7 +61,9 @@ export const Step = Schema.Struct({
   /** How long a stall lasts, in milliseconds; forever when absent. */
   stallFor: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   /** A `Retry-After` header on an error answer: seconds, or an HTTP date. */
-  retryAfter: Schema.optionalKey(Schema.Union([Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), Schema.String]))
+  retryAfter: Schema.optionalKey(
+    Schema.Union([Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), Schema.String])
+  )
 })
 
 /**
@@ -86,7 +88,9 @@ export const ImsStep = Schema.Struct({
   delay: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   /** `non-json`: a 200 whose body is an HTML page, as a proxy's error page would be. */
   fault: Schema.optionalKey(Schema.Literals(["non-json"])),
-  retryAfter: Schema.optionalKey(Schema.Union([Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), Schema.String]))
+  retryAfter: Schema.optionalKey(
+    Schema.Union([Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), Schema.String])
+  )
 })
 
 /**

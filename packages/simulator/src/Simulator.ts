@@ -151,7 +151,8 @@ const make = Effect.fnUntraced(function* (options: Options) {
       : undefined
 
   const tick = (endpoint: Endpoint, at: number) => {
-    for (const event of StreamModel.expire(endpoint.group, endpoint.rules, at)) truth.assigned(endpoint.name, event)
+    for (const event of StreamModel.expire(endpoint.group, endpoint.rules, at))
+      truth.assigned(endpoint.name, event)
   }
 
   const serveStream = (listener: "main" | "redirect"): App =>
@@ -322,7 +323,8 @@ const make = Effect.fnUntraced(function* (options: Options) {
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const path = new URL(request.url, "http://simulator").pathname
-      if (path.startsWith("/api/1/stream/") || path.startsWith("/api/2/stream/")) return yield* serveStream(listener)
+      if (path.startsWith("/api/1/stream/") || path.startsWith("/api/2/stream/"))
+        return yield* serveStream(listener)
       if (listener === "main" && path === "/ims/token/v3") return yield* ims.token
       if (listener === "main" && path.startsWith("/api/2/enable/")) return yield* enable
       const control = listener === "main" ? controls[path] : undefined
@@ -344,7 +346,9 @@ const make = Effect.fnUntraced(function* (options: Options) {
           })
       )
     )
-    yield* server.serve(app(listener)).pipe(Scope.provide(scope), Effect.provideService(HttpServer.HttpServer, server))
+    yield* server
+      .serve(app(listener))
+      .pipe(Scope.provide(scope), Effect.provideService(HttpServer.HttpServer, server))
     const address = server.address
     return address._tag === "UnixPathAddress" ? port : address.port
   })

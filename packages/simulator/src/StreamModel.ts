@@ -48,7 +48,8 @@ const integerIn = (value: string, min: number, max: number) =>
  */
 export const checkQuery = (query: Readonly<Record<string, string>>): Query | string => {
   const max = query.maxConnections ?? "1"
-  if (!integerIn(max, 1, 8)) return `maxConnections must be an integer from 1 to 8, got ${JSON.stringify(max)}`
+  if (!integerIn(max, 1, 8))
+    return `maxConnections must be an integer from 1 to 8, got ${JSON.stringify(max)}`
   const r = query.reset
   const reset =
     r === undefined
@@ -173,7 +174,12 @@ export const makeGroup = (partitions: number): Group => ({
 export const inGroup = (member: Member, at: number, gracePeriod: number): boolean =>
   member.closedAt === undefined || at - member.closedAt < gracePeriod
 
-const snapshot = (group: Group, at: number, cause: AssignmentEvent["cause"], member: number): AssignmentEvent => ({
+const snapshot = (
+  group: Group,
+  at: number,
+  cause: AssignmentEvent["cause"],
+  member: number
+): AssignmentEvent => ({
   at,
   cause,
   member,
@@ -238,7 +244,9 @@ const rebalance = (
   joiner?: { readonly id: number; readonly reset: Reset | undefined }
 ) => {
   const open = group.members.filter((m) => m.closedAt === undefined)
-  const ghostHeld = new Set(group.members.filter((m) => m.closedAt !== undefined).flatMap((m) => m.partitions))
+  const ghostHeld = new Set(
+    group.members.filter((m) => m.closedAt !== undefined).flatMap((m) => m.partitions)
+  )
   const pool = group.partitions.map((_, p) => p).filter((p) => !ghostHeld.has(p))
   if (open.length === 0) return
   const base = Math.floor(pool.length / open.length)
@@ -426,13 +434,19 @@ export const admit = (request: Request, state: State): Decision => {
   }
   if (
     request.listener === "main" &&
-    (step?.status === 302 || state.redirect === "always" || (state.redirect === "first" && !state.redirectedOnce))
+    (step?.status === 302 ||
+      state.redirect === "always" ||
+      (state.redirect === "first" && !state.redirectedOnce))
   ) {
     return { _tag: "Redirect" }
   }
   const group = endpoint.group
   const members = group.members.filter((m) => inGroup(m, state.at, state.gracePeriod))
-  if (members.length > 0 && group.maxConnections !== undefined && group.maxConnections !== query.maxConnections) {
+  if (
+    members.length > 0 &&
+    group.maxConnections !== undefined &&
+    group.maxConnections !== query.maxConnections
+  ) {
     return reject(
       409,
       "conflict",
@@ -449,6 +463,7 @@ export const admit = (request: Request, state: State): Decision => {
         (ghosts ? " (a recently dropped connection still counts as open)" : "")
     )
   }
-  if (state.noTraffic503) return reject(503, "service_unavailable", `no hits arriving for endpoint ${request.endpoint}`)
+  if (state.noTraffic503)
+    return reject(503, "service_unavailable", `no hits arriving for endpoint ${request.endpoint}`)
   return { _tag: "Accept", query }
 }

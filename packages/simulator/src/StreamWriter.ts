@@ -64,7 +64,12 @@ interface Batch {
   readonly duplicates: number
   readonly to: number
   /** Per partition: all its hits in [from, to) are in this batch. */
-  readonly ranges: ReadonlyArray<{ readonly p: number; readonly epoch: number; readonly from: number; readonly to: number }>
+  readonly ranges: ReadonlyArray<{
+    readonly p: number
+    readonly epoch: number
+    readonly from: number
+    readonly to: number
+  }>
   state: "pending" | "written" | "failed"
 }
 
@@ -132,7 +137,10 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
       while (offset < bytes.length) {
         const size = 1 + Math.floor(random() * options.maxChunkSize)
         const end = Math.min(bytes.length, offset + size)
-        const ok = end === bytes.length && done ? res.write(bytes.subarray(offset, end), done) : res.write(bytes.subarray(offset, end))
+        const ok =
+          end === bytes.length && done
+            ? res.write(bytes.subarray(offset, end), done)
+            : res.write(bytes.subarray(offset, end))
         if (!ok) needDrain = true
         offset = end
       }
@@ -249,7 +257,9 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
     // --- the pump ----------------------------------------------------------------------------
     const faultAfter = step?.fault !== undefined ? (step.after ?? 0) : Number.POSITIVE_INFINITY
     const idle =
-      options.rate > 0 && options.rate !== Number.POSITIVE_INFINITY ? Math.min(100, Math.max(5, 1000 / options.rate)) : 100
+      options.rate > 0 && options.rate !== Number.POSITIVE_INFINITY
+        ? Math.min(100, Math.max(5, 1000 / options.rate))
+        : 100
     const pump = Effect.gen(function* () {
       let faultDone = false
       let submitted = 0
@@ -345,12 +355,7 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
 const isFresh = (group: StreamModel.Group, member: StreamModel.Member) =>
   member.partitions.length === group.partitions.length && group.partitions.every((p) => p.start === 0)
 
-const servePreloaded = (
-  ctx: Context,
-  body: Buffer,
-  settle: () => void,
-  queue: Array<Batch>
-) =>
+const servePreloaded = (ctx: Context, body: Buffer, settle: () => void, queue: Array<Batch>) =>
   Effect.sync(() => {
     const total = ctx.options.totalHits ?? 0
     const batch: Batch = {

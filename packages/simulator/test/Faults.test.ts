@@ -9,7 +9,11 @@ const tokenRequest = (tokenUrl: string) =>
     const started = performance.now()
     const r = await fetch(tokenUrl, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: "hitstream-demo", client_secret: "demo-secret" })
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: "hitstream-demo",
+        client_secret: "demo-secret"
+      })
     })
     return {
       status: r.status,
@@ -25,7 +29,10 @@ describe("Simulator: scripted faults", () => {
     withSimulator({ imsScenario: [{ status: 503, retryAfter: 2 }] }, (sim) =>
       Effect.gen(function* () {
         const first = yield* tokenRequest(sim.tokenUrl)
-        assert.deepStrictEqual([first.status, first.retryAfter, JSON.parse(first.body).error], [503, "2", "server_error"])
+        assert.deepStrictEqual(
+          [first.status, first.retryAfter, JSON.parse(first.body).error],
+          [503, "2", "server_error"]
+        )
         yield* sim.setImsScenario([
           { delay: 400 },
           { fault: "non-json" },
@@ -41,10 +48,10 @@ describe("Simulator: scripted faults", () => {
         assert.include(html.type, "text/html")
         assert.throws(() => JSON.parse(html.body))
         const scope = yield* tokenRequest(sim.tokenUrl)
-        assert.deepStrictEqual([scope.status, JSON.parse(scope.body)], [
-          400,
-          { error: "invalid_scope", error_description: "scope AdobeID is not allowed" }
-        ])
+        assert.deepStrictEqual(
+          [scope.status, JSON.parse(scope.body)],
+          [400, { error: "invalid_scope", error_description: "scope AdobeID is not allowed" }]
+        )
         const failure = yield* tokenRequest(sim.tokenUrl)
         assert.strictEqual(failure.status, 500)
         const normal = yield* tokenRequest(sim.tokenUrl)
@@ -69,7 +76,11 @@ describe("Simulator: scripted faults", () => {
       Effect.gen(function* () {
         const headers = yield* credentials(sim)
         const date = "Wed, 21 Oct 2026 07:28:00 GMT"
-        yield* sim.setScenario([{ status: 429, retryAfter: 30 }, { status: 503, retryAfter: date }, { status: 503 }])
+        yield* sim.setScenario([
+          { status: 429, retryAfter: 30 },
+          { status: 503, retryAfter: date },
+          { status: 503 }
+        ])
         const a = yield* get(sim.streamUrl(), { headers })
         const b = yield* get(sim.streamUrl(), { headers })
         const c = yield* get(sim.streamUrl(), { headers })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { HitGenerator, Simulator } from "../src/index.ts"
+import { HitGenerator } from "../src/index.ts"
 import { constants, gunzipSync } from "node:zlib"
 import { get, indexOf, json, rawRequest, records, token } from "./http.ts"
 import { credentials, withSimulator } from "./support.ts"
@@ -9,7 +9,6 @@ const idsIn = (record: string) => {
   const m = /"hitIdHigh":(\d+),"hitIdLow":(\d+)/.exec(record)
   return m === null ? undefined : { hitIdHigh: m[1], hitIdLow: m[2] }
 }
-
 
 describe("Simulator", () => {
   it.live("token endpoint: issues bearer tokens, refuses wrong credentials like IMS", () =>
@@ -181,7 +180,8 @@ describe("Simulator", () => {
         )
         const seen = new Set<number>()
         for (const n of parts.flat()) {
-          if (seen.has(n)) assert.isTrue(moved.has(HitGenerator.visitorOf(sim.options.seed, n) % 8), `hit ${n}`)
+          if (seen.has(n))
+            assert.isTrue(moved.has(HitGenerator.visitorOf(sim.options.seed, n) % 8), `hit ${n}`)
           seen.add(n)
         }
         const disagree = yield* get(`${sim.streamUrl()}?maxConnections=2`, { headers, within: 500 })

@@ -58,12 +58,15 @@ const countIn = (r: StreamModel.Rules, p: number, from: number, to: number) => {
 describe("StreamModel", () => {
   it("checks the query and names the parameter", () => {
     assert.deepStrictEqual(StreamModel.checkQuery({}), query(1))
-    assert.deepStrictEqual(StreamModel.checkQuery({ maxConnections: "4", reset: "earliest", smoothing: "1" }), {
-      maxConnections: 4,
-      reset: "smallest",
-      smoothing: true,
-      smoothingBucketSize: 270
-    })
+    assert.deepStrictEqual(
+      StreamModel.checkQuery({ maxConnections: "4", reset: "earliest", smoothing: "1" }),
+      {
+        maxConnections: 4,
+        reset: "smallest",
+        smoothing: true,
+        smoothingBucketSize: 270
+      }
+    )
     assert.include(StreamModel.checkQuery({ maxConnections: "9" }) as string, "maxConnections")
     assert.include(StreamModel.checkQuery({ reset: "oldest" }) as string, "reset")
     assert.include(StreamModel.checkQuery({ smoothing: "yes" }) as string, "smoothing")
@@ -78,11 +81,17 @@ describe("StreamModel", () => {
       return d._tag === "Reject" ? d.status : d._tag
     }
     // Each request is wrong in every later way too: the first check decides.
-    assert.strictEqual(status({ method: "POST", acceptEncoding: "", httpVersion: "1.0", authError: "x" }), 405)
+    assert.strictEqual(
+      status({ method: "POST", acceptEncoding: "", httpVersion: "1.0", authError: "x" }),
+      405
+    )
     assert.strictEqual(status({ acceptEncoding: "deflate", httpVersion: "1.0", authError: "x" }), 406)
     assert.strictEqual(status({ httpVersion: "1.0", authError: "x" }), 505)
     assert.strictEqual(status({ listener: "redirect", authorization: false, authError: "x" }), 401)
-    assert.strictEqual(status({ authError: "token expired", endpoint: "nope" }, state(group, { endpoint: undefined })), 401)
+    assert.strictEqual(
+      status({ authError: "token expired", endpoint: "nope" }, state(group, { endpoint: undefined })),
+      401
+    )
     assert.strictEqual(status({ step: { status: 401 } }, state(group, { endpoint: undefined })), 401)
     assert.strictEqual(status({ apiVersion: 2 }, state(group, { endpoint: undefined })), 404)
     assert.strictEqual(
@@ -112,7 +121,9 @@ describe("StreamModel", () => {
     const group = StreamModel.makeGroup(8)
     const event = StreamModel.join(group, r, 1, query(4), 0)
     assert.deepStrictEqual(held(group, 1), [0, 1, 2, 3, 4, 5, 6, 7])
-    assert.deepStrictEqual(event.assignment, [{ member: 1, open: true, partitions: [0, 1, 2, 3, 4, 5, 6, 7] }])
+    assert.deepStrictEqual(event.assignment, [
+      { member: 1, open: true, partitions: [0, 1, 2, 3, 4, 5, 6, 7] }
+    ])
     assert.isTrue(group.partitions.every((p) => p.start === 0))
   })
 
@@ -141,10 +152,10 @@ describe("StreamModel", () => {
     StreamModel.join(group, r, 1, query(1), 0)
     StreamModel.leave(group, 1, 310)
     const quick = StreamModel.admit(request(), state(group, { at: 409 }))
-    assert.deepStrictEqual(quick._tag === "Reject" && [quick.status, quick.description.includes("recently dropped")], [
-      409,
-      true
-    ])
+    assert.deepStrictEqual(
+      quick._tag === "Reject" && [quick.status, quick.description.includes("recently dropped")],
+      [409, true]
+    )
     const busy = StreamModel.admit(request(), state(group, { at: 350, busy503: true }))
     assert.strictEqual(busy._tag === "Reject" && busy.status, 503)
     // The grace period is over: the same request is served.
@@ -157,7 +168,9 @@ describe("StreamModel", () => {
     StreamModel.join(group, r, 1, query(2), 0)
     for (let p = 0; p < 8; p++) StreamModel.written(group, p, group.partitions[p].epoch, 300)
     const left = StreamModel.leave(group, 1, 310)
-    assert.deepStrictEqual(left?.assignment, [{ member: 1, open: false, partitions: [0, 1, 2, 3, 4, 5, 6, 7] }])
+    assert.deepStrictEqual(left?.assignment, [
+      { member: 1, open: false, partitions: [0, 1, 2, 3, 4, 5, 6, 7] }
+    ])
     // Admitted (2 allowed), but the ghost still holds everything.
     const d = StreamModel.admit(request({ query: { maxConnections: "2" } }), state(group, { at: 350 }))
     assert.strictEqual(d._tag, "Accept")
@@ -180,15 +193,24 @@ describe("StreamModel", () => {
     StreamModel.leave(group, 1, 100)
     StreamModel.expire(group, r, 5_000)
     StreamModel.join(group, r, 2, query(1), 5_000)
-    assert.isTrue(group.partitions.every((p) => p.start === 5_000), "hits generated meanwhile are lost")
+    assert.isTrue(
+      group.partitions.every((p) => p.start === 5_000),
+      "hits generated meanwhile are lost"
+    )
     StreamModel.leave(group, 2, 5_000)
     StreamModel.expire(group, r, 9_000)
     StreamModel.join(group, r, 3, query(1, "smallest"), 9_000)
-    assert.isTrue(group.partitions.every((p) => p.start === 0), "smallest replays from the oldest")
+    assert.isTrue(
+      group.partitions.every((p) => p.start === 0),
+      "smallest replays from the oldest"
+    )
     StreamModel.leave(group, 3, 9_000)
     StreamModel.expire(group, r, 9_100)
     StreamModel.join(group, r, 4, query(1, "largest"), 9_100)
-    assert.isTrue(group.partitions.every((p) => p.start === 9_100), "largest skips to the newest")
+    assert.isTrue(
+      group.partitions.every((p) => p.start === 9_100),
+      "largest skips to the newest"
+    )
   })
 
   it("disagreeing maxConnections is a 409 while any member counts", () => {
@@ -225,13 +247,17 @@ describe("StreamModel", () => {
         const inGroup = group.members
         const all = inGroup.flatMap((m) => m.partitions)
         assert.strictEqual(new Set(all).size, all.length, `${label}: a partition held twice`)
-        for (const m of inGroup) for (const p of m.partitions) assert.strictEqual(group.partitions[p].owner, m.id)
+        for (const m of inGroup)
+          for (const p of m.partitions) assert.strictEqual(group.partitions[p].owner, m.id)
         const open = inGroup.filter((m) => m.closedAt === undefined)
         if (open.length > 0) assert.strictEqual(all.length, partitions, `${label}: a partition nobody holds`)
         const counts = open.map((m) => m.partitions.length)
-        if (counts.length > 0) assert.isAtMost(Math.max(...counts) - Math.min(...counts), 1, `${label}: unbalanced`)
-        if (inGroup.length === 1 && open.length === 1) assert.strictEqual(open[0].partitions.length, partitions)
-        for (const m of inGroup) if (m.closedAt !== undefined) assert.strictEqual(m.partitions.join(), pinned.get(m.id))
+        if (counts.length > 0)
+          assert.isAtMost(Math.max(...counts) - Math.min(...counts), 1, `${label}: unbalanced`)
+        if (inGroup.length === 1 && open.length === 1)
+          assert.strictEqual(open[0].partitions.length, partitions)
+        for (const m of inGroup)
+          if (m.closedAt !== undefined) assert.strictEqual(m.partitions.join(), pinned.get(m.id))
         assert.isAtMost(inGroup.filter((m) => StreamModel.inGroup(m, at, 100)).length, maxConnections)
       }
       for (const { kind, n } of ops) {
@@ -261,7 +287,8 @@ describe("StreamModel", () => {
           case "write":
             for (const part of group.partitions) {
               const p = group.partitions.indexOf(part)
-              if (part.owner !== undefined) StreamModel.written(group, p, part.epoch, Math.min(at, part.start + n))
+              if (part.owner !== undefined)
+                StreamModel.written(group, p, part.epoch, Math.min(at, part.start + n))
             }
             break
         }
@@ -272,7 +299,10 @@ describe("StreamModel", () => {
           if (part.epoch === old.epoch || !old.held) return
           assert.isAtMost(countIn(r, p, part.start, old.written), 2, "at most backfillDuplicates re-sent")
           if (part.start > old.written) {
-            assert.isTrue(old.releasedAt !== undefined && at - old.releasedAt > 300, "skipped inside the window")
+            assert.isTrue(
+              old.releasedAt !== undefined && at - old.releasedAt > 300,
+              "skipped inside the window"
+            )
           }
         })
         check(`${kind} ${n} at ${at}`)

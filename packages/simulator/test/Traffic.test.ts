@@ -4,7 +4,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Schema } from "effect"
 import { Traffic } from "../src/index.ts"
 
-const burst: Traffic.Traffic = { rate: 0, bursts: [{ at: 10_000, hits: 27_000 }], total: Number.POSITIVE_INFINITY }
+const burst: Traffic.Traffic = {
+  rate: 0,
+  bursts: [{ at: 10_000, hits: 27_000 }],
+  total: Number.POSITIVE_INFINITY
+}
 
 describe("Traffic", () => {
   it("a scripted burst is spread evenly over the window, nothing dropped", () => {
@@ -65,7 +69,8 @@ describe("Traffic", () => {
         last = released
       }
       // Past every burst and, if the rate is positive, past the end of the supply.
-      const end = Math.max(0, ...bursts.map((b) => b.at), rate > 0 ? (total / rate) * 1000 : 0) + bucket * 1000 + 1
+      const end =
+        Math.max(0, ...bursts.map((b) => b.at), rate > 0 ? (total / rate) * 1000 : 0) + bucket * 1000 + 1
       assert.strictEqual(Traffic.smoothed(traffic, end, bucket), Traffic.generated(traffic, end))
     },
     { arbitrary: { runs: 300 } }

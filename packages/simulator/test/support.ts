@@ -6,7 +6,10 @@ import { token } from "./http.ts"
 
 export type Sim = Simulator.Simulator["Service"]
 
-export const withSimulator = <A, E>(options: Partial<Simulator.Options>, f: (sim: Sim) => Effect.Effect<A, E>) =>
+export const withSimulator = <A, E>(
+  options: Partial<Simulator.Options>,
+  f: (sim: Sim) => Effect.Effect<A, E>
+) =>
   Effect.gen(function* () {
     const sim = yield* Simulator.Simulator
     return yield* f(sim)
