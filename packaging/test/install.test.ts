@@ -131,13 +131,14 @@ describe("the packed packages, installed outside the repository", () => {
     run(join(repo, "node_modules/.bin/tsc"), ["-p", join(app, "tsconfig.json")], app)
     const sim = await startSimulator(join(work, "node_modules", ".bin", "hitstream"), work)
     const out = run(process.execPath, ["src/main.ts"], app, { ...sim, ...topPagesSettings })
-    expect(out).toMatch(/page/i)
+    expect(out).toMatch(/top 10 pages/)
+    expect(out).toMatch(/top 10 countries/)
   })
 })
 
 // Settings that make the example print one short window and exit (see examples/top-pages/README.md).
 const topPagesSettings = {
-  HITSTREAM_EXAMPLE_WINDOW: "2s",
-  HITSTREAM_EXAMPLE_WINDOWS: "1",
+  HITSTREAM_EXAMPLE_WINDOW: "2 seconds",
+  HITSTREAM_EXAMPLE_TABLES: "1",
   HITSTREAM_MIN_RECONNECT_DELAY: "1s"
 }
