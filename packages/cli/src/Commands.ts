@@ -15,6 +15,7 @@ import { Console, Duration, Effect, Layer, Logger, Option, References, Stream } 
 import { Command, Flag } from "effect/cli"
 import * as Yaml from "effect/encoding/Yaml"
 import * as Files from "./Files.ts"
+import * as Fleet from "./Fleet.ts"
 import * as Flags from "./Flags.ts"
 import * as MetricsServer from "./MetricsServer.ts"
 import * as Settings from "./Settings.ts"
@@ -142,6 +143,7 @@ const parseLimit = (value: Option.Option<number>) =>
 const openSink = (program: Settings.ProgramSettings, line: Terminal.StatusLine | undefined) => {
   if (program.sink._tag === "Stdout")
     return Sink.stdout(program.format, { line: process.stdout.isTTY === true ? line : undefined })
+  if (program.sink._tag === "Nats") return Effect.die("a nats:// sink is opened by Fleet.wire")
   const path = program.sink.path
   return Sink.file({
     path,
@@ -178,10 +180,20 @@ export const run = Command.make(
     yield* Files.prepareStateDir(stateDir, program.fileMode)
     if (program.sink._tag === "File") yield* Files.checkSinkPath(program.sink.path)
     const line = program.logFormat === "pretty" ? Terminal.forStderr() : undefined
-    const journal = NodeLiveStream.fileJournal(stateDir, client.url)
+    // With --fleet / a nats:// sink: the NATS client, the fleet's leases and journal, the sink.
+    const wired = yield* Fleet.wire(
+      {
+        sink: program.sink._tag === "Nats" ? program.sink.url : undefined,
+        fleet: program.fleet,
+        credsFile: program.natsCredsFile,
+        env: process.env
+      },
+      client,
+      NodeLiveStream.fileJournal(stateDir, client.url)
+    )
     const clientLayer = NodeLiveStream.layerWith(
-      LiveStreamConfig.LiveStreamConfig.layerValue(client),
-      journal
+      LiveStreamConfig.LiveStreamConfig.layerValue(wired.client),
+      wired.journal
     )
     // The metrics server binds while the layers are built, before the first connection.
     const services =
@@ -193,7 +205,7 @@ export const run = Command.make(
     yield* Effect.gen(function* () {
       for (const warning of warnings) yield* Effect.logWarning(warning)
       yield* warnIfFast(client)
-      const sink = yield* openSink(program, line)
+      const sink = Option.getOrUndefined(yield* Fleet.sink) ?? (yield* openSink(program, line))
       yield* runStream({ sink, limit, duration: until, line })
     }).pipe(
       Effect.scoped,

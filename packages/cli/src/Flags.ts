@@ -30,7 +30,11 @@ const descriptions: Record<string, string> = {
   dedupCapacity: "hits remembered for dropping duplicates (default 1000000, ~25 B each)",
   bufferSize: "hits held for a slow sink before reading pauses (default 4096)",
   maxRecordSize: "skip (and count) a record longer than this, e.g. 1MB (default), 512KB",
-  sink: "where hits go: stdout (default) or file:PATH",
+  sink: "where hits go: stdout (default), file:PATH, or nats://HOST:PORT[,HOST:PORT...]/STREAM[?subjectPrefix=hits&replicas=3] (JetStream; tls:// for TLS)",
+  fleet:
+    "share the stream's slots with other processes through NATS: nats://HOST:PORT[,...][/BUCKET][?replicas=3&ttl=15s]; replaces --connections",
+  natsCredsFile:
+    "NATS creds file (or set HITSTREAM_NATS_CREDS; or HITSTREAM_NATS_USER and HITSTREAM_NATS_PASSWORD)",
   format: "raw (each record's original JSON, byte for byte; default) or json (ids as exact decimal strings)",
   stateDir: "where each slot's last connection end is kept for restart-safe spacing (created 0700)",
   metricsPort: "serve /metrics (Prometheus) and /healthz on --metrics-host:PORT",

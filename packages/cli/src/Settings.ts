@@ -36,7 +36,9 @@ export const programKeys = [
   "fileMode",
   "maxRecordSize",
   "clientSecretFile",
-  "accessTokenFile"
+  "accessTokenFile",
+  "fleet",
+  "natsCredsFile"
 ] as const
 
 /**
@@ -330,7 +332,14 @@ export const readSecretFiles = (settings: Record<string, string>) =>
  * @since 0.1.0
  */
 export interface ProgramSettings {
-  readonly sink: { readonly _tag: "Stdout" } | { readonly _tag: "File"; readonly path: string }
+  readonly sink:
+    | { readonly _tag: "Stdout" }
+    | { readonly _tag: "File"; readonly path: string }
+    | { readonly _tag: "Nats"; readonly url: string }
+  /** `--fleet nats://…`: slot leases and the journal in NATS (see `Fleet.ts`). */
+  readonly fleet: string | undefined
+  /** `--nats-creds-file` (the creds themselves are read by `Fleet.ts`). */
+  readonly natsCredsFile: string | undefined
   readonly format: "raw" | "json"
   readonly stateDir: string | undefined
   readonly metricsPort: number | undefined
@@ -405,7 +414,9 @@ export const programSettings = (settings: Record<string, string>) =>
         ? { _tag: "Stdout" }
         : sinkText.startsWith("file:") && sinkText.length > 5
           ? { _tag: "File", path: sinkText.slice(5) }
-          : yield* invalid("sink", sinkText, "it must be stdout or file:PATH")
+          : /^(nats|tls):\/\//.test(sinkText)
+            ? { _tag: "Nats", url: sinkText }
+            : yield* invalid("sink", sinkText, "it must be stdout, file:PATH or nats://HOST:PORT/STREAM")
     let metricsPort: number | undefined
     if (settings.metricsPort !== undefined) {
       metricsPort = Number(settings.metricsPort)
@@ -457,6 +468,8 @@ export const programSettings = (settings: Record<string, string>) =>
     }
     return {
       sink,
+      fleet: settings.fleet,
+      natsCredsFile: settings.natsCredsFile,
       format: yield* choice("format", settings.format, ["raw", "json"], "raw"),
       stateDir: settings.stateDir,
       metricsPort,
