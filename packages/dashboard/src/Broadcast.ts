@@ -92,3 +92,16 @@ export const publish = (broadcast: Broadcast, message: Uint8Array): number => {
   broadcast.dropped += dropped
   return dropped
 }
+
+/**
+ * Ends every browser's stream cleanly after what is queued for it (a shutdown, or a nudge to
+ * start over): each one's connection completes and the browser reconnects by itself. Returns
+ * how many there were.
+ *
+ * @since 0.1.0
+ */
+export const end = (broadcast: Broadcast): number => {
+  const count = broadcast.clients.size
+  for (const client of broadcast.clients) remove(broadcast, client)
+  return count
+}

@@ -81,6 +81,11 @@ export class Dashboard extends Context.Service<
     readonly summary: (kind: "snapshot" | "tick") => Effect.Effect<Summary.Summary>
     /** Browsers watching now, and how many were dropped for lagging so far. */
     readonly clients: Effect.Effect<{ readonly watching: number; readonly dropped: number }>
+    /**
+     * Closes every browser's event stream now (as shutdown does); each reconnects by itself and
+     * resumes from a fresh snapshot. Returns how many were closed.
+     */
+    readonly disconnect: Effect.Effect<number>
   }
 >()("@hitstream/dashboard/Dashboard") {}
 
@@ -229,15 +234,9 @@ const make = (options: Options) =>
       if (dropped > 0)
         yield* Effect.logWarning(`dashboard: dropped ${dropped} browser(s) that stopped reading`)
     }).pipe(Effect.repeat(Schedule.spaced(interval)), Effect.forkScoped)
+    const disconnect = Effect.sync(() => Broadcast.end(broadcast))
     // Browsers still connected are let go first, so that closing the server does not wait on them.
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        for (const client of broadcast.clients) {
-          broadcast.clients.delete(client)
-          client.close()
-        }
-      })
-    )
+    yield* Effect.addFinalizer(() => disconnect)
 
     const allowed = (request: { readonly headers: Readonly<Record<string, string | undefined>> }) =>
       !loopbackOnly || isLoopback(hostName(request.headers["host"]) ?? "")
@@ -292,7 +291,8 @@ const make = (options: Options) =>
         malformed = Summary.pushMalformed(malformed, entry)
       },
       summary,
-      clients: Effect.sync(() => ({ watching: broadcast.clients.size, dropped: broadcast.dropped }))
+      clients: Effect.sync(() => ({ watching: broadcast.clients.size, dropped: broadcast.dropped })),
+      disconnect
     }
     return service
   })

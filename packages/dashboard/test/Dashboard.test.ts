@@ -13,7 +13,10 @@ const get = (url: string, options: { method?: string; host?: string } = {}) =>
       new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
         const req = request(
           url,
-          { method: options.method ?? "GET", headers: options.host === undefined ? {} : { host: options.host } },
+          {
+            method: options.method ?? "GET",
+            headers: options.host === undefined ? {} : { host: options.host }
+          },
           (res) => {
             let body = ""
             res.setEncoding("utf8")

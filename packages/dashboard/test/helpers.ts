@@ -2,7 +2,7 @@
 import { LiveStream, NodeLiveStream } from "@hitstream/client"
 import { Hit } from "@hitstream/core"
 import { HitGenerator, Simulator } from "@hitstream/simulator"
-import { Effect, Stream } from "effect"
+import { Effect, type Scope, Stream } from "effect"
 import { Dashboard } from "../src/index.ts"
 
 export type Sim = Simulator.Simulator["Service"]
@@ -15,7 +15,7 @@ export const withDashboard = <A, E>(
   simOptions: Partial<Simulator.Options>,
   clientOptions: Record<string, unknown>,
   dashboardOptions: Dashboard.Options,
-  f: (sim: Sim, dashboard: Dashboard.Dashboard["Service"]) => Effect.Effect<A, E>
+  f: (sim: Sim, dashboard: Dashboard.Dashboard["Service"]) => Effect.Effect<A, E, Scope.Scope>
 ) =>
   Effect.gen(function* () {
     const sim = yield* Simulator.Simulator
@@ -66,5 +66,7 @@ export const eventually = <A>(what: string, millis: number, check: () => Promise
       }
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    throw new Error(`timed out after ${millis} ms waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`)
+    throw new Error(
+      `timed out after ${millis} ms waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`
+    )
   })

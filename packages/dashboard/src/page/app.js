@@ -267,7 +267,9 @@
     )
   }
 
+  let snapshots = 0
   const apply = (next) => {
+    if (next.kind === "snapshot") $("link").dataset.snapshots = String(++snapshots)
     clock = { server: next.now, at: performance.now() }
     if (next.kind === "snapshot") points.clear()
     for (const p of next.points) points.set(p.second, p)
