@@ -2,7 +2,7 @@
 // in place of the network, on the TestClock. Minutes of reconnect spacing run in milliseconds.
 import { Config, ReconnectPolicy } from "@hitstream/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Arbitrary, Clock, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { Arbitrary, Clock, type Duration, Effect, Fiber, Layer, Logger, Metric, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { gzipSync } from "node:zlib"
 import { Connection, ConnectionJournal, LiveStream, LiveStreamConfig, TokenProvider } from "../src/index.ts"
@@ -13,20 +13,26 @@ const int = (minimum: number, maximum: number) =>
 const statuses = [401, 409, 429, 500, 503, 404, 424] as const
 const fatal = new Set([404, 424])
 
-/** One scripted attempt: refused with a status, refused by the network, or streamed then lost. */
+/**
+ * One scripted attempt: refused with a status (a 429 or 503 perhaps with Retry-After), refused
+ * by the network, or streamed then lost.
+ */
 interface Scripted {
   readonly kind: "status" | "refused" | "ended" | "lost"
   readonly status: number
   readonly streamMillis: number
+  readonly retryAfter: number | undefined
 }
 
 const scripted: Arbitrary.Arbitrary<Scripted> = Arbitrary.map(
-  Arbitrary.all([int(0, 9), int(0, statuses.length - 1), int(1, 400_000)]),
-  ([k, s, ms]) => ({
+  Arbitrary.all([int(0, 9), int(0, statuses.length - 1), int(1, 400_000), int(0, 400_000)]),
+  ([k, s, ms, retryAfter]) => ({
     kind: k < 3 ? "status" : k < 4 ? "refused" : k < 7 ? "ended" : "lost",
     // Fatal statuses are rarer, so scripts get long before they stop.
     status: statuses[k === 0 ? s : s % 5],
-    streamMillis: ms
+    streamMillis: ms,
+    // Half the time the server says when to come back, up to almost 7 minutes.
+    retryAfter: retryAfter % 2 === 0 ? retryAfter : undefined
   })
 )
 
@@ -37,6 +43,10 @@ interface Event {
   readonly slot: number
   readonly openedAt: number
   endedAt: number
+  /** The server's Retry-After, when the attempt was a 429 or 503 that sent one. */
+  retryAfter: number | undefined
+  /** The scripted connection is over (the client may not have noticed yet). */
+  ended: boolean
 }
 
 const testConnection = (scripts: ReadonlyArray<ReadonlyArray<Scripted>>, events: Array<Event>) => {
@@ -49,16 +59,21 @@ const testConnection = (scripts: ReadonlyArray<ReadonlyArray<Scripted>>, events:
       open: (slot) =>
         Effect.gen(function* () {
           const openedAt = yield* Clock.currentTimeMillis
-          const event: Event = { slot, openedAt, endedAt: openedAt }
+          const event: Event = { slot, openedAt, endedAt: openedAt, retryAfter: undefined, ended: false }
           events.push(event)
           const s = scripts[slot][next[slot]++]
           // Out of script: a healthy connection that stays open.
           if (s === undefined) return { url: "test://", bytes: Stream.never }
           if (s.kind === "status" || s.kind === "refused") {
+            event.ended = true
+            if (s.kind === "status" && (s.status === 429 || s.status === 503)) event.retryAfter = s.retryAfter
             return yield* new Connection.ConnectionRefused({
               end:
                 s.kind === "status"
-                  ? ReconnectPolicy.ConnectionEnd.HttpStatus({ status: s.status })
+                  ? ReconnectPolicy.ConnectionEnd.HttpStatus({
+                      status: s.status,
+                      retryAfterMillis: s.retryAfter
+                    })
                   : ReconnectPolicy.ConnectionEnd.NetworkError({
                       streamedMillis: 0,
                       message: "ECONNREFUSED"
@@ -69,6 +84,7 @@ const testConnection = (scripts: ReadonlyArray<ReadonlyArray<Scripted>>, events:
           const markEnd = Effect.flatMap(Clock.currentTimeMillis, (t) =>
             Effect.sync(() => {
               event.endedAt = t
+              event.ended = true
             })
           )
           const body = Stream.make(new Uint8Array(record(hitNumber++))).pipe(
@@ -111,7 +127,7 @@ const configFor = (connections: number, min: number, max: number) =>
 
 describe("LiveStream reconnect spacing (TestClock)", () => {
   it.effect.prop(
-    "no slot ever starts an attempt sooner than minReconnectDelay after its last loss",
+    "no slot ever starts an attempt sooner than minReconnectDelay after its last loss, nor sooner than the server's Retry-After",
     [
       int(1, 3),
       int(1_000, 120_000),
@@ -135,7 +151,7 @@ describe("LiveStream reconnect spacing (TestClock)", () => {
         }).pipe(Effect.provide(layer), Effect.exit, Effect.forkChild)
         const expected = scripts.slice(0, connections).reduce((n, s) => n + s.length + 1, 0)
         for (let i = 0; i < 2_000 && fiber.pollUnsafe() === undefined && events.length < expected; i++) {
-          yield* TestClock.adjust("10 seconds")
+          yield* TestClock.adjust("30 seconds")
           // Real zlib work happens off the fiber: give it a moment of real time.
           yield* TestClock.withLive(Effect.sleep(1))
         }
@@ -147,6 +163,15 @@ describe("LiveStream reconnect spacing (TestClock)", () => {
           for (let i = 1; i < mine.length; i++) {
             const gap = mine[i].openedAt - mine[i - 1].endedAt
             assert.isAtLeast(gap, min, `slot ${slot}, attempt ${i + 1}: ${gap} ms after the loss`)
+            const asked = mine[i - 1].retryAfter
+            if (asked !== undefined) {
+              // Clock times are sums of fractional delays: compare to the microsecond.
+              assert.isAtLeast(
+                gap + 0.001,
+                asked,
+                `slot ${slot}, attempt ${i + 1}: ${gap} ms, the server asked for ${asked}`
+              )
+            }
           }
           const script = scripts[slot]
           const fatalAt = script.findIndex((s) => s.kind === "status" && fatal.has(s.status))
@@ -160,5 +185,158 @@ describe("LiveStream reconnect spacing (TestClock)", () => {
         }
       }),
     { timeout: 60_000, arbitrary: { runs: 40 } }
+  )
+})
+
+/** Log lines captured as text, level first. */
+const captureLogs = () => {
+  const lines: Array<string> = []
+  const layer = Logger.layer([
+    Logger.make((options) => {
+      const message = Array.isArray(options.message) ? options.message.join(" ") : String(options.message)
+      lines.push(`${options.logLevel}: ${message}`)
+    })
+  ])
+  return { lines, layer }
+}
+
+const runScript = (script: ReadonlyArray<Scripted>, input: Record<string, unknown>) =>
+  Effect.gen(function* () {
+    const config = yield* Config.decode({
+      url: "https://livestream.adobe.net/api/1/stream/test",
+      clientId: "c",
+      clientSecret: "s",
+      ...input
+    })
+    const events: Array<Event> = []
+    const logs = captureLogs()
+    const layer = LiveStream.LiveStream.layer.pipe(
+      Layer.provide([
+        testConnection([script], events),
+        tokens,
+        ConnectionJournal.ConnectionJournal.layerMemory,
+        LiveStreamConfig.LiveStreamConfig.layerValue(config)
+      ])
+    )
+    return { config, events, logs, layer }
+  })
+
+/**
+ * Advances the TestClock in steps until `done`. Before each step, waits (in real time, bounded)
+ * for the client to notice a scripted end: decoding runs on zlib's thread, and a clock that ran
+ * ahead meanwhile would stretch the connection's length.
+ */
+const drive = (events: ReadonlyArray<Event>, done: () => boolean, step: Duration.Input) =>
+  Effect.gen(function* () {
+    const live = yield* LiveStream.LiveStream
+    for (let i = 0; i < 1_000 && !done(); i++) {
+      for (let j = 0; j < 2_000; j++) {
+        const last = events[events.length - 1]
+        const [slot] = yield* live.slots
+        if (last === undefined || !last.ended || slot.state._tag !== "Streaming") break
+        yield* TestClock.withLive(Effect.sleep(1))
+      }
+      yield* TestClock.adjust(step)
+      yield* TestClock.withLive(Effect.sleep(1))
+    }
+  })
+
+const step = (scripted: Partial<Scripted> & Pick<Scripted, "kind">): Scripted => ({
+  status: 200,
+  streamMillis: 1,
+  retryAfter: undefined,
+  ...scripted
+})
+
+describe("LiveStream status and gaps (TestClock)", () => {
+  it.effect("a 429 asking for 120 s waits 120 s, and the status says so", () =>
+    Effect.gen(function* () {
+      const { events, layer } = yield* runScript(
+        [step({ kind: "status", status: 429, retryAfter: 120_000 })],
+        {
+          minReconnectDelay: "60s"
+        }
+      )
+      yield* Effect.gen(function* () {
+        const live = yield* LiveStream.LiveStream
+        yield* Effect.forkChild(Stream.runDrain(live.hits))
+        yield* TestClock.adjust("1 second")
+        const [slot] = yield* live.slots
+        assert.strictEqual(slot.state._tag, "Waiting")
+        if (slot.state._tag === "Waiting") {
+          assert.strictEqual(slot.state.reason, "HTTP 429, the server asked for 120 s")
+          assert.strictEqual(slot.state.until - events[0].endedAt, 120_000, "max(60 s + jitter, 120 s)")
+        }
+        yield* TestClock.adjust("118 seconds")
+        assert.strictEqual(events.length, 1, "not before the server asked")
+        yield* TestClock.adjust("2 seconds")
+        assert.strictEqual(events.length, 2)
+        yield* live.stop
+      }).pipe(Effect.provide(layer))
+    })
+  )
+
+  it.effect(
+    "each gap is shown (status, hitstream_gap_seconds); one past the backfill window warns once, with the remedy",
+    () =>
+      Effect.gen(function* () {
+        const { events, logs, layer } = yield* runScript(
+          [
+            step({ kind: "ended", streamMillis: 10_000 }),
+            step({ kind: "status", status: 503 }),
+            step({ kind: "status", status: 503 })
+          ],
+          { minReconnectDelay: "60s", maxReconnectDelay: "150s", backfillWindow: "100s" }
+        )
+        yield* Effect.gen(function* () {
+          const live = yield* LiveStream.LiveStream
+          yield* Effect.forkChild(Stream.runDrain(live.hits))
+          yield* drive(events, () => events.length >= 4, "1 second")
+          assert.strictEqual(events.length, 4)
+          const gap = events[3].openedAt - events[0].endedAt
+          // 60 s, then 120 s, then 150 s, each plus up to 20%.
+          assert.isAtLeast(gap, 330_000)
+          assert.isAtMost(gap, 396_000 + 1_000)
+          const [slot] = yield* live.slots
+          assert.strictEqual(slot.state._tag, "Streaming")
+          if (slot.state._tag === "Streaming") assert.strictEqual(slot.state.gapMillis, gap)
+          assert.strictEqual(slot.lastGapSeconds, gap / 1000)
+          const gauge = yield* Metric.value(Metric.withAttributes(LiveStream.metrics.gap, { slot: "0" }))
+          assert.strictEqual(gauge.value, gap / 1000)
+          const warnings = logs.lines.filter((l) => l.includes("past the 100 s the server backfills"))
+          assert.strictEqual(warnings.length, 1, logs.lines.join("\n"))
+          assert.match(warnings[0], /^Warn/)
+          assert.include(warnings[0], "may be lost")
+          assert.include(warnings[0], "--reset smallest")
+          yield* live.stop
+        }).pipe(Effect.provide(layer), Effect.provide(logs.layer))
+      })
+  )
+
+  it.effect(
+    "in the client's loop, a connection that delivered hits for minReconnectDelay resets the growth",
+    () =>
+      Effect.gen(function* () {
+        const { events, layer } = yield* runScript(
+          [
+            step({ kind: "status", status: 503 }),
+            step({ kind: "status", status: 503 }),
+            // Streams its one hit, then stays for 61 s: healthy.
+            step({ kind: "lost", streamMillis: 61_000 }),
+            step({ kind: "status", status: 503 })
+          ],
+          { minReconnectDelay: "60s" }
+        )
+        yield* Effect.gen(function* () {
+          const live = yield* LiveStream.LiveStream
+          yield* Effect.forkChild(Stream.runDrain(live.hits))
+          yield* drive(events, () => events.length >= 5, "1 second")
+          assert.strictEqual(events.length, 5)
+          const waits = events.slice(1).map((e, i) => e.openedAt - events[i].endedAt)
+          assert.isAtLeast(waits[1], 120_000, "the second failure in a row doubles")
+          assert.isAtMost(waits[2], 72_000 + 1_000, "after the healthy connection: back to the minimum")
+          yield* live.stop
+        }).pipe(Effect.provide(layer))
+      })
   )
 })
