@@ -101,6 +101,17 @@ describe("Dashboard over HTTP", () => {
           const rebound = yield* get(new URL("events", dashboard.url).href, { host: "attacker.example" })
           assert.strictEqual(rebound.status, 421)
           assert.strictEqual((yield* get(dashboard.url, { host: "localhost:1" })).status, 200)
+
+          // The layer's logger keeps the client's malformed-record warnings for the page.
+          yield* Effect.logWarning("slot 0: skipped a malformed record (InvalidJson): Unexpected end", {
+            preview: '{"hitIdHigh": 12',
+            length: 16
+          }).pipe(Effect.annotateLogs({ slot: 0 }))
+          const summary = yield* dashboard.summary("tick")
+          assert.deepStrictEqual(
+            summary.malformed.map((m) => [m.slot, m.reason, m.preview]),
+            [[0, "InvalidJson", '{"hitIdHigh": 12']]
+          )
         })
       ),
     30_000
