@@ -132,7 +132,9 @@
   const pct = (t, start, horizon) => `${Math.min(100, Math.max(0, ((t - start) / horizon) * 100))}%`
   const renderTimeline = () => {
     const now = serverNow()
-    const horizon = summary.horizonMillis
+    // The last hour; while the dashboard is younger than that, its lifetime (at least two
+    // minutes), so that a short run's drops and gaps are wide enough to see.
+    const horizon = Math.min(summary.horizonMillis, Math.max(120_000, now - summary.startedAt))
     const start = now - horizon
     const rows = summary.timeline.map((row) => {
       const node = el("div", "row")
@@ -163,11 +165,20 @@
       return node
     })
     const axis = el("div", "axis")
-    for (const minutes of [60, 45, 30, 15, 0]) {
-      const tick = el("span", undefined, minutes === 0 ? "now" : `−${minutes} min`)
-      tick.style.left = `${((60 - minutes) / 60) * 100}%`
+    for (const fraction of [1, 0.75, 0.5, 0.25, 0]) {
+      const ago = horizon * fraction
+      const label =
+        fraction === 0
+          ? "now"
+          : ago >= 120_000
+            ? `−${Math.round(ago / 60_000)} min`
+            : `−${Math.round(ago / 1000)} s`
+      const tick = el("span", undefined, label)
+      tick.style.left = `${(1 - fraction) * 100}%`
       axis.append(tick)
     }
+    $("timeline-title").textContent =
+      horizon >= summary.horizonMillis ? "Connections, last hour" : `Connections, last ${duration(horizon)}`
     $("timeline").replaceChildren(...rows, axis)
   }
 

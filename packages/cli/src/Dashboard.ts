@@ -1,0 +1,72 @@
+/**
+ * The live dashboard in the `hitstream` program: `run --dashboard-port P` serves it on
+ * `--dashboard-host` (default 127.0.0.1); `demo` serves it by default. The page itself, its
+ * windows and its event stream are `@hitstream/dashboard`; this module only wires it: it binds
+ * while the program's layers are built (a port in use stops the start with exit 2, naming the
+ * flag), and counts the hits the program writes.
+ *
+ * @since 0.1.0
+ */
+import type { Hit } from "@hitstream/core"
+import { Dashboard } from "@hitstream/dashboard"
+import { Effect, Layer } from "effect"
+import { describeListenError } from "./MetricsServer.ts"
+import { SettingsError } from "./Settings.ts"
+
+/**
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly port: number
+  readonly host: string
+}
+
+/**
+ * The dashboard for `run`: listens on the given port and host, or fails with a settings error
+ * that names `--dashboard-port` and why.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options) =>
+  Dashboard.layer(options).pipe(
+    Layer.catchTag("ServeError", (e) =>
+      Layer.effect(
+        Dashboard.Dashboard,
+        Effect.fail(
+          new SettingsError({
+            field: "dashboardPort",
+            message: `--dashboard-port ${options.port}${options.host === "127.0.0.1" ? "" : ` on --dashboard-host ${options.host}`}: ${describeListenError(e.cause)}`
+          })
+        )
+      )
+    )
+  )
+
+/**
+ * The port `demo` tries first, so that its address stays the same from one run to the next.
+ *
+ * @since 0.1.0
+ */
+export const demoPort = 8765
+
+/**
+ * The dashboard for `demo`: on `demoPort` when it is free, on any free port otherwise.
+ *
+ * @since 0.1.0
+ */
+export const layerForDemo = (port: number = demoPort) =>
+  Dashboard.layer({ port }).pipe(Layer.catchTag("ServeError", () => Dashboard.layer({ port: 0 })))
+
+/**
+ * Counts hits the program has written into the dashboard's windows.
+ *
+ * @since 0.1.0
+ */
+export const record = (hits: ReadonlyArray<Hit.Hit>) => Dashboard.Dashboard.use((d) => d.record(hits))
+
+/**
+ * The dashboard's address, for the program to print.
+ *
+ * @since 0.1.0
+ */
+export const url = Dashboard.Dashboard.useSync((d) => d.url)
