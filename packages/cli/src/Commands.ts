@@ -61,13 +61,6 @@ export const loggerLayer = (
     )
   )
 
-const warnIfFast = (config: Config.ClientConfig) =>
-  config.policy.minReconnectDelay < 60_000
-    ? Effect.logWarning(
-        `minReconnectDelay is ${config.policy.minReconnectDelay / 1000}s, below the 60s Adobe asks for: the load balancer may still count the old connection, and quick reconnects get 409 and 503 (support article KA-16598)`
-      )
-    : Effect.void
-
 /**
  * Streams hits into the sink until the limit, the duration, a stop request or a fatal error,
  * then drains what was already received and closes the sink. A reader of stdout that goes away
@@ -204,7 +197,6 @@ export const run = Command.make(
           )
     yield* Effect.gen(function* () {
       for (const warning of warnings) yield* Effect.logWarning(warning)
-      yield* warnIfFast(client)
       const sink = Option.getOrUndefined(yield* Fleet.sink) ?? (yield* openSink(program, line))
       yield* runStream({ sink, limit, duration: until, line })
     }).pipe(

@@ -10,7 +10,8 @@
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { LiveStream } from "@hitstream/client"
-import { Effect, Layer, Schema, SubscriptionRef } from "effect"
+import { RedactedUrl } from "@hitstream/core"
+import { Effect, Layer, Schema } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
@@ -57,7 +58,7 @@ export interface Options {
 }
 
 /**
- * Serves until the scope closes. Healthy while no slot has failed.
+ * Serves until the scope closes. Healthy while no slot has failed or is stuck (`LiveStream.health`).
  *
  * @since 0.1.0
  */
@@ -75,14 +76,19 @@ export const layer = (options: Options): Layer.Layer<never, MetricsServerError, 
       "/healthz",
       Effect.gen(function* () {
         const live = yield* LiveStream.LiveStream
-        const statuses = yield* SubscriptionRef.get(live.status)
-        const failed = statuses.filter((s) => s.state._tag === "Failed")
+        const statuses = yield* live.slots
+        // Failed, or stuck: connecting past the connect timeout, waiting past its planned time.
+        const health = yield* live.health
         return HttpServerResponse.jsonUnsafe(
           {
-            ok: failed.length === 0,
+            ok: health.ok,
+            problems: health.problems.map((p) => ({
+              slot: p.slot,
+              problem: RedactedUrl.redactText(p.problem)
+            })),
             slots: statuses.map((s) => ({ slot: s.slot, state: s.state._tag, hits: s.hits }))
           },
-          { status: failed.length === 0 ? 200 : 503 }
+          { status: health.ok ? 200 : 503 }
         )
       })
     )

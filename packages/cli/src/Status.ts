@@ -8,10 +8,20 @@
  */
 import { LiveStream } from "@hitstream/client"
 import { RedactedUrl } from "@hitstream/core"
-import { Clock, Duration, Effect, Schedule } from "effect"
+import { Clock, DateTime, Duration, Effect, Schedule } from "effect"
 import type * as Terminal from "./Terminal.ts"
 
 const seconds = (millis: number) => `${Math.max(0, Math.ceil(millis / 1000))}s`
+
+// The next attempt as a local wall-clock time, e.g. 12:03:10.
+const clockTime = (millis: number) =>
+  DateTime.formatLocal(DateTime.makeUnsafe(millis), {
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+    locale: "en-GB"
+  })
 
 /**
  * One slot's state as a few words.
@@ -31,7 +41,7 @@ export const describeSlot = (status: LiveStream.SlotStatus, now: number, rate: n
       return `slot ${status.slot}: streaming ${rate.toFixed(0)} hits/s, ${status.hits} hits${lag}${reconnects}`
     case "Waiting":
       return RedactedUrl.redactText(
-        `slot ${status.slot}: waiting, next attempt in ${seconds(s.until - now)} (${s.reason})${reconnects}`
+        `slot ${status.slot}: waiting until ${clockTime(s.until)} (in ${seconds(s.until - now)}): ${s.reason}${reconnects}`
       )
     case "Failed":
       return RedactedUrl.redactText(`slot ${status.slot}: stopped: ${s.message}`)
