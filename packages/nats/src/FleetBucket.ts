@@ -9,7 +9,7 @@ import { RedactedUrl } from "@hitstream/core"
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream"
 import { type KV, Kvm } from "@nats-io/kv"
 import { Duration, Effect } from "effect"
-import { NatsClient, NatsConfigError, type NatsUrl } from "./NatsClient.ts"
+import { NatsClient, NatsConfigError, type NatsUrl, retryTransient } from "./NatsClient.ts"
 
 /**
  * @since 0.1.0
@@ -112,7 +112,7 @@ const openOrCreate = (kvm: Kvm, name: string, create: Parameters<Kvm["create"]>[
         field: "fleet",
         message: `cannot open or create the JetStream KV bucket ${name}: ${(e as Error).message}`
       })
-  })
+  }).pipe(retryTransient)
 
 /**
  * Opens the buckets, creating them when absent. A lease bucket without a TTL is an error: its
@@ -139,7 +139,7 @@ export const open = Effect.fn("FleetBucket.open")(function* (options: Options) {
         field: "fleet",
         message: `cannot read the KV bucket ${options.bucket}: ${(e as Error).message}`
       })
-  })
+  }).pipe(retryTransient)
   if (!(status.ttl > 0)) {
     return yield* new NatsConfigError({
       field: "fleet",

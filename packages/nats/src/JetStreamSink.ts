@@ -29,7 +29,7 @@ import {
 } from "@nats-io/jetstream"
 import { nanos } from "@nats-io/transport-node"
 import { Context, Duration, Effect, Layer, Metric, Queue, Schema, Sink } from "effect"
-import { NatsClient, NatsConfigError, type NatsUrl } from "./NatsClient.ts"
+import { NatsClient, NatsConfigError, type NatsUrl, retryTransient } from "./NatsClient.ts"
 
 /**
  * @since 0.1.0
@@ -236,7 +236,7 @@ export const ensureStream = Effect.fn("JetStreamSink.ensureStream")(function* (
         throw e
       }),
     catch: (e) => error(`cannot read the JetStream stream ${options.stream}: ${(e as Error).message}`)
-  })
+  }).pipe(retryTransient)
   if (info !== undefined) {
     const problem = incompatibility(info.config, options)
     if (problem !== undefined) return yield* error(problem)
@@ -257,7 +257,7 @@ export const ensureStream = Effect.fn("JetStreamSink.ensureStream")(function* (
       error(
         `cannot create the JetStream stream ${options.stream} with ${options.replicas ?? 1} replica(s): ${(e as Error).message}`
       )
-  })
+  }).pipe(retryTransient)
 })
 
 /**

@@ -18,7 +18,7 @@ import {
   type NatsConnection,
   usernamePasswordAuthenticator
 } from "@nats-io/transport-node"
-import { Context, Effect, Layer, Metric, Redacted, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Metric, Redacted, Schedule, Schema, Stream } from "effect"
 
 /**
  * Where to connect: the servers, TLS or not, the path after the servers (a stream or bucket
@@ -116,6 +116,36 @@ export interface Options {
   /** Shown in the server's connection list. */
   readonly name?: string
 }
+
+/**
+ * Whether a NATS error may pass on its own: a timeout, no responders (a stream or the JetStream
+ * API without a leader for a moment), a lost connection.
+ *
+ * @since 0.1.0
+ */
+export const isTransient = (e: unknown): boolean =>
+  /timeout|timed out|no responders|503|not available|leader|disconnect|connection closed|reconnect/i.test(
+    (e as { message?: string })?.message ?? ""
+  )
+
+/**
+ * Retries transient failures every half second for up to 30 s (a cluster starting, or electing
+ * a leader); other failures at once.
+ *
+ * @since 0.1.0
+ */
+export const retryTransient = <A, E extends { readonly message: string }, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  effect.pipe(
+    Effect.tapError((e) =>
+      isTransient(e) ? Effect.logInfo(`NATS not ready (${e.message}); retrying`) : Effect.void
+    ),
+    Effect.retry({
+      while: (e) => isTransient(e),
+      schedule: Schedule.spaced(Duration.millis(500)).pipe(Schedule.upTo({ duration: Duration.seconds(30) }))
+    })
+  )
 
 /**
  * @since 0.1.0
@@ -217,14 +247,15 @@ const make = Effect.fn("NatsClient.make")(function* (options: Options) {
       Effect.ignore
     )
   )
+  // A cluster that is starting, or electing its JetStream leader, answers late: waited out.
   const manager = yield* Effect.tryPromise({
     try: () => jetstreamManager(connection, { timeout: 5_000 }),
     catch: (e) =>
       new NatsConnectError({
         servers,
-        message: `NATS at ${servers} has no JetStream (start nats-server with -js): ${(e as Error).message}`
+        message: `NATS at ${servers} has no JetStream (start nats-server with -js, and in a cluster give it time to elect a leader): ${(e as Error).message}`
       })
-  })
+  }).pipe(retryTransient)
   return NatsClient.of({
     connection,
     jetstream: jetstream(connection, { timeout: 5_000 }),
