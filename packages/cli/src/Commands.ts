@@ -15,6 +15,7 @@ import { Console, Duration, Effect, Layer, Logger, Option, References, Stream } 
 import { Command, Flag } from "effect/cli"
 import * as Yaml from "effect/encoding/Yaml"
 import * as Files from "./Files.ts"
+import * as DashboardServer from "./Dashboard.ts"
 import * as Fleet from "./Fleet.ts"
 import * as Flags from "./Flags.ts"
 import * as MetricsServer from "./MetricsServer.ts"
@@ -198,8 +199,15 @@ export const run = Command.make(
     yield* Effect.gen(function* () {
       for (const warning of warnings) yield* Effect.logWarning(warning)
       const sink = Option.getOrUndefined(yield* Fleet.sink) ?? (yield* openSink(program, line))
-      yield* runStream({ sink, limit, duration: until, line })
+      yield* runStream({
+        sink,
+        limit,
+        duration: until,
+        line,
+        ...(program.dashboardPort === undefined ? {} : { onHits: DashboardServer.recordIfServed })
+      })
     }).pipe(
+      DashboardServer.provideForRun({ port: program.dashboardPort, host: program.dashboardHost }),
       Effect.scoped,
       Effect.provide(services),
       Effect.provide(loggerLayer(program.logLevel, program.logFormat, line)),
@@ -295,15 +303,13 @@ export const demo = Command.make(
       let duplicates = 0
       const note = (text: string) =>
         line !== undefined ? line.above(text) : Effect.runSync(Console.error(text))
-      note(
-        [
-          `hitstream demo: a Live Stream simulator on ${sim.baseUrl}, and the client reading it.`,
-          `The simulator drops the connection after 150 hits. The client then waits ${flags.delay} before reconnecting:`,
-          `shortened for the demo; against Adobe the default and the vendor's rule is 60s.`,
-          `Hits go to stdout (page, city, hit id); status to stderr. Ctrl-C stops.`,
-          ``
-        ].join("\n")
-      )
+      const intro = [
+        `hitstream demo: a Live Stream simulator on ${sim.baseUrl}, and the client reading it.`,
+        `The simulator drops the connection after 150 hits. The client then waits ${flags.delay} before reconnecting:`,
+        `shortened for the demo; against Adobe the default and the vendor's rule is 60s.`,
+        `Hits go to stdout (page, city, hit id); status to stderr. Ctrl-C stops.`,
+        ``
+      ].join("\n")
       const onHits = (hits: ReadonlyArray<Hit.Hit>) =>
         Effect.sync(() => {
           for (const h of hits) {
@@ -313,8 +319,26 @@ export const demo = Command.make(
           }
         })
       const sink = yield* Sink.stdout(demoLine, { line: process.stdout.isTTY === true ? line : undefined })
-      yield* runStream({ sink, limit: undefined, duration: until, line, label: "[demo] ", onHits }).pipe(
-        Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config)))
+      yield* Effect.gen(function* () {
+        // The dashboard's address first: the page shows the drop and the reconnection as they happen.
+        note(
+          `Dashboard: ${yield* DashboardServer.url}  (slots, the drop and the wait, hits/s, lag, top pages)`
+        )
+        note(intro)
+        yield* runStream({
+          sink,
+          limit: undefined,
+          duration: until,
+          line,
+          label: "[demo] ",
+          onHits: (hits) => Effect.andThen(onHits(hits), DashboardServer.recordIfServed(hits))
+        })
+      }).pipe(
+        Effect.provide(
+          DashboardServer.layerForDemo().pipe(
+            Layer.provideMerge(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config)))
+          )
+        )
       )
       const sent = yield* sim.sent
       const missing = sent.filter((s) => !seen.has(`${s.hitIdHigh}:${s.hitIdLow}`)).length

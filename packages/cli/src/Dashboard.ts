@@ -70,3 +70,29 @@ export const record = (hits: ReadonlyArray<Hit.Hit>) => Dashboard.Dashboard.use(
  * @since 0.1.0
  */
 export const url = Dashboard.Dashboard.useSync((d) => d.url)
+
+/**
+ * Serves the dashboard around `self` when `run` was given `--dashboard-port`, and logs its
+ * address; otherwise runs `self` as is.
+ *
+ * @since 0.1.0
+ */
+export const provideForRun =
+  (options: { readonly port: number | undefined; readonly host: string }) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>) =>
+    options.port === undefined
+      ? self
+      : Effect.gen(function* () {
+          yield* Effect.logInfo(`dashboard on ${yield* url}`)
+          return yield* self
+        }).pipe(Effect.provide(layer({ port: options.port, host: options.host })))
+
+/**
+ * Counts hits into the dashboard when one is served; nothing otherwise.
+ *
+ * @since 0.1.0
+ */
+export const recordIfServed = (hits: ReadonlyArray<Hit.Hit>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.serviceOption(Dashboard.Dashboard), (d) =>
+    d._tag === "Some" ? d.value.record(hits) : Effect.void
+  )

@@ -33,11 +33,13 @@ export const prepareStateDir = (directory: string, fileMode: number) =>
       })
     yield* fs
       .makeDirectory(directory, { recursive: true, mode })
-      .pipe(Effect.mapError((e) => fail(`cannot create it: ${e.message}`)))
-    const info = yield* fs.stat(directory).pipe(Effect.mapError((e) => fail(e.message)))
+      .pipe(Effect.mapError((e) => fail(`cannot create it: ${Settings.reasonOf(e)}`)))
+    const info = yield* fs.stat(directory).pipe(Effect.mapError((e) => fail(Settings.reasonOf(e))))
     if (info.type !== "Directory") return yield* fail("it is not a directory")
     // `makeDirectory` leaves an existing directory as it was, and the umask narrows a new one.
-    yield* fs.chmod(directory, mode).pipe(Effect.mapError((e) => fail(`cannot set its mode: ${e.message}`)))
+    yield* fs
+      .chmod(directory, mode)
+      .pipe(Effect.mapError((e) => fail(`cannot set its mode: ${Settings.reasonOf(e)}`)))
   })
 
 /**

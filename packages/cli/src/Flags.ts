@@ -37,8 +37,11 @@ const descriptions: Record<string, string> = {
     "NATS creds file (or set HITSTREAM_NATS_CREDS; or HITSTREAM_NATS_USER and HITSTREAM_NATS_PASSWORD)",
   format: "raw (each record's original JSON, byte for byte; default) or json (ids as exact decimal strings)",
   stateDir: "where each slot's last connection end is kept for restart-safe spacing (created 0700)",
-  metricsPort: "serve /metrics (Prometheus) and /healthz on --metrics-host:PORT",
-  metricsHost: "address for --metrics-port (default 127.0.0.1)",
+  metricsPort:
+    "serve /metrics (Prometheus) and /healthz on this port (of 127.0.0.1 unless the host below says otherwise)",
+  metricsHost: "address the metrics server listens on (default 127.0.0.1; 0.0.0.0 exposes it)",
+  dashboardPort: "serve the live dashboard (slots, spacing, hits/s, lag, top pages) on --dashboard-host:PORT",
+  dashboardHost: "address for --dashboard-port (default 127.0.0.1; anything else exposes it)",
   logLevel: "debug|info|warn|error (logs go to stderr)",
   logFormat: "pretty|json",
   rotateSize: "file sink: rotate at this size, e.g. 100MB",

@@ -28,6 +28,8 @@ export const programKeys = [
   "stateDir",
   "metricsPort",
   "metricsHost",
+  "dashboardPort",
+  "dashboardHost",
   "logLevel",
   "logFormat",
   "rotateSize",
@@ -85,7 +87,8 @@ export const integerKeys: ReadonlySet<string> = new Set([
   "smoothingBucketSize",
   "dedupCapacity",
   "bufferSize",
-  "metricsPort"
+  "metricsPort",
+  "dashboardPort"
 ])
 
 /**
@@ -112,6 +115,15 @@ export const named = (key: string): string =>
   secretKeys.includes(key)
     ? `${envName(key)} (or --${flagName(key)}-file)`
     : `--${flagName(key)} (or ${envName(key)})`
+
+/**
+ * The reason of a file-system failure in the platform's own words (`ENOENT: no such file or
+ * directory, stat '/etc/x'`).
+ *
+ * @since 0.1.0
+ */
+export const reasonOf = (e: { readonly message: string; readonly cause?: unknown }): string =>
+  e.cause instanceof Error ? e.cause.message : e.message
 
 /**
  * A settings problem: says which setting, where it came from, and what is valid.
@@ -177,7 +189,7 @@ export const readConfigFile = (path: string) =>
         (e) =>
           new SettingsError({
             field: "config",
-            message: `--config (or HITSTREAM_CONFIG) ${path}: cannot read it: ${e.message}`
+            message: `--config (or HITSTREAM_CONFIG) ${path}: cannot read it: ${reasonOf(e)}`
           })
       )
     )
@@ -311,10 +323,10 @@ export const readSecretFiles = (settings: Record<string, string>) =>
     ] as const) {
       const path = out[fileKey]
       if (path === undefined) continue
-      const cannot = (e: { readonly message: string }) =>
+      const cannot = (e: { readonly message: string; readonly cause?: unknown }) =>
         new SettingsError({
           field: fileKey,
-          message: `${named(fileKey)} ${path}: cannot read it: ${e.message}`
+          message: `${named(fileKey)} ${path}: cannot read it: ${reasonOf(e)}`
         })
       const info = yield* fs.stat(path).pipe(Effect.mapError(cannot))
       const warning = secretFileWarning(flagName(fileKey), path, info.mode)
@@ -344,6 +356,9 @@ export interface ProgramSettings {
   readonly stateDir: string | undefined
   readonly metricsPort: number | undefined
   readonly metricsHost: string
+  /** `--dashboard-port`: serve the live dashboard (see `Dashboard.ts`). */
+  readonly dashboardPort: number | undefined
+  readonly dashboardHost: string
   readonly logLevel: "debug" | "info" | "warn" | "error"
   readonly logFormat: "pretty" | "json"
   readonly rotateSize: number | undefined
@@ -432,6 +447,21 @@ export const programSettings = (settings: Record<string, string>) =>
         "it must be a host name or an IP address, e.g. 127.0.0.1 or ::1"
       )
     }
+    let dashboardPort: number | undefined
+    if (settings.dashboardPort !== undefined) {
+      dashboardPort = Number(settings.dashboardPort)
+      if (!Number.isInteger(dashboardPort) || dashboardPort < 1 || dashboardPort > 65535) {
+        return yield* invalid("dashboardPort", settings.dashboardPort, "it must be a port from 1 to 65535")
+      }
+    }
+    const dashboardHost = settings.dashboardHost ?? "127.0.0.1"
+    if (!/^[A-Za-z0-9.:[\]-]+$/.test(dashboardHost)) {
+      return yield* invalid(
+        "dashboardHost",
+        dashboardHost,
+        "it must be a host name or an IP address, e.g. 127.0.0.1 or ::1"
+      )
+    }
     let rotateSize: number | undefined
     if (settings.rotateSize !== undefined) {
       rotateSize = parseSize(settings.rotateSize)
@@ -474,6 +504,8 @@ export const programSettings = (settings: Record<string, string>) =>
       stateDir: settings.stateDir,
       metricsPort,
       metricsHost,
+      dashboardPort,
+      dashboardHost,
       logLevel: yield* choice("logLevel", settings.logLevel, ["debug", "info", "warn", "error"], "info"),
       logFormat: yield* choice("logFormat", settings.logFormat, ["pretty", "json"], "pretty"),
       rotateSize,

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { HitGenerator, Simulator } from "@hitstream/simulator"
 import { Effect } from "effect"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { run, start, until } from "./spawn.ts"
@@ -101,7 +101,7 @@ describe("hitstream (the binary)", () => {
           const { args, env } = connect(sim)
           const bad = yield* run(["run", ...args, "--max-connections", "9"], env)
           assert.strictEqual(bad.code, 2)
-          assert.match(bad.stderr, /maxConnections.*9.*1 to 8/)
+          assert.match(bad.stderr, /--max-connections \(or HITSTREAM_MAX_CONNECTIONS\) is 9.*1 to 8/)
           const noSecret = yield* run(["run", ...args], { ...env, HITSTREAM_CLIENT_SECRET: "" })
           assert.strictEqual(noSecret.code, 2)
           assert.include(noSecret.stderr, "HITSTREAM_CLIENT_SECRET")
@@ -191,7 +191,7 @@ describe("hitstream (the binary)", () => {
           assert.match(fromFlag.stdout, /"hitIdHigh":"\d+"/, "format json from the flag")
           const fileOnly = yield* run(["run", ...args, "--config", config, "--limit", "1"], env)
           assert.strictEqual(fileOnly.code, 2, "the file's invalid value is reported")
-          assert.include(fileOnly.stderr, "maxConnections")
+          assert.include(fileOnly.stderr, "--max-connections (or HITSTREAM_MAX_CONNECTIONS)")
         })
       ),
     60_000
@@ -219,11 +219,52 @@ describe("hitstream (the binary)", () => {
           })
           const result = yield* second.done
           assert.strictEqual(result.code, 0, result.stderr)
-          assert.include(result.stderr, "waiting")
+          assert.include(result.stderr, "stopped without closing it; waiting the full 3 s minimum")
           const log = yield* sim.log
           assert.strictEqual(log.length, 2)
           const gap = log[1].at - log[0].endedAt!
           assert.isAtLeast(gap, 2_900, `reconnected ${gap} ms after the killed connection ended`)
+        })
+      ),
+    60_000
+  )
+
+  it.live.each([
+    ["SIGTERM", [] as Array<string>],
+    ["--limit", ["--limit", "20"]],
+    ["--duration", ["--duration", "2s"]]
+  ] as const)(
+    "a clean stop (%s) journals a real end: a restart waits only the rest of the minimum",
+    ([how, flags]) =>
+      withSim({ rate: 50 }, (sim) =>
+        Effect.gen(function* () {
+          const state = tmp()
+          const { args, env } = connect(sim, state)
+          const spacing = { ...env, HITSTREAM_MIN_RECONNECT_DELAY: "4s", HITSTREAM_MAX_RECONNECT_DELAY: "5s" }
+          const first = start(["run", ...args, ...flags], spacing)
+          if (how === "SIGTERM") {
+            yield* until(() => first.stdout().split("\n").length > 5 || first.child.exitCode !== null)
+            first.child.kill("SIGTERM")
+          }
+          const stopped = yield* first.done
+          assert.strictEqual(stopped.code, 0, stopped.stderr)
+          const journal = readdirSync(state).filter((f) => f.endsWith(".slot-0.json"))
+          assert.strictEqual(journal.length, 1)
+          assert.isFalse(
+            JSON.parse(readFileSync(join(state, journal[0]), "utf8")).alive,
+            "an end, not a heartbeat"
+          )
+          yield* Effect.sleep(2_000)
+          const result = yield* run(["run", ...args, "--limit", "3"], spacing)
+          assert.strictEqual(result.code, 0, result.stderr)
+          assert.include(result.stderr, "before a restart; waiting out the 4 s minimum")
+          assert.notInclude(result.stderr, "without closing it")
+          const log = yield* sim.log
+          assert.strictEqual(log.length, 2)
+          const gap = log[1].at - log[0].endedAt!
+          assert.isAtLeast(gap, 3_900, `reconnected ${gap} ms after the stopped connection ended`)
+          // The full minimum after the restart would put it past 2 s + startup + 4 s.
+          assert.isBelow(gap, 5_900, `reconnected ${gap} ms after the stopped connection ended`)
         })
       ),
     60_000
@@ -271,38 +312,41 @@ describe("hitstream (the binary)", () => {
     30_000
   )
 
-  it.live("simulate prints the URL and credentials a client needs, and plays a YAML scenario", () =>
-    Effect.gen(function* () {
-      const scenario = join(tmp(), "faults.yaml")
-      writeFileSync(scenario, "steps:\n  - { status: 503, description: scripted outage }\n")
-      const sim = start(["simulate", "--port", "0", "--rate", "10", "--scenario", scenario])
-      yield* until(() => sim.stderr().includes("Ctrl-C"))
-      const url = /HITSTREAM_URL=(\S+)/.exec(sim.stderr())![1]
-      const tokenUrl = /HITSTREAM_TOKEN_URL=(\S+)/.exec(sim.stderr())![1]
-      const reply = yield* Effect.promise(async () => {
-        const t = await fetch(tokenUrl, {
-          method: "POST",
-          body: new URLSearchParams({
-            grant_type: "client_credentials",
-            client_id: "hitstream-demo",
-            client_secret: "demo-secret"
+  it.live(
+    "simulate prints the URL and credentials a client needs, and plays a YAML scenario",
+    () =>
+      Effect.gen(function* () {
+        const scenario = join(tmp(), "faults.yaml")
+        writeFileSync(scenario, "steps:\n  - { status: 503, description: scripted outage }\n")
+        const sim = start(["simulate", "--port", "0", "--rate", "10", "--scenario", scenario])
+        yield* until(() => sim.stderr().includes("Ctrl-C"))
+        const url = /HITSTREAM_URL=(\S+)/.exec(sim.stderr())![1]
+        const tokenUrl = /HITSTREAM_TOKEN_URL=(\S+)/.exec(sim.stderr())![1]
+        const reply = yield* Effect.promise(async () => {
+          const t = await fetch(tokenUrl, {
+            method: "POST",
+            body: new URLSearchParams({
+              grant_type: "client_credentials",
+              client_id: "hitstream-demo",
+              client_secret: "demo-secret"
+            })
+          }).then((r) => r.json() as Promise<{ access_token: string }>)
+          const r = await fetch(url, {
+            headers: { authorization: `Bearer ${t.access_token}`, "x-api-key": "hitstream-demo" }
           })
-        }).then((r) => r.json() as Promise<{ access_token: string }>)
-        const r = await fetch(url, {
-          headers: { authorization: `Bearer ${t.access_token}`, "x-api-key": "hitstream-demo" }
+          return { status: r.status, body: await r.text() }
         })
-        return { status: r.status, body: await r.text() }
-      })
-      sim.child.kill("SIGTERM")
-      const done = yield* sim.done
-      assert.strictEqual(done.code, 0)
-      assert.match(sim.stderr(), /HITSTREAM_URL=http:\/\/127\.0\.0\.1:\d+\/api\/1\/stream\/demo/)
-      assert.include(sim.stderr(), "HITSTREAM_CLIENT_SECRET=demo-secret")
-      assert.deepStrictEqual(
-        [reply.status, JSON.parse(reply.body).error_description],
-        [503, "scripted outage"]
-      )
-    })
+        sim.child.kill("SIGTERM")
+        const done = yield* sim.done
+        assert.strictEqual(done.code, 0)
+        assert.match(sim.stderr(), /HITSTREAM_URL=http:\/\/127\.0\.0\.1:\d+\/api\/1\/stream\/demo/)
+        assert.include(sim.stderr(), "HITSTREAM_CLIENT_SECRET=demo-secret")
+        assert.deepStrictEqual(
+          [reply.status, JSON.parse(reply.body).error_description],
+          [503, "scripted outage"]
+        )
+      }),
+    30_000
   )
 
   it.live(
@@ -330,40 +374,43 @@ describe("hitstream (the binary)", () => {
     30_000
   )
 
-  it.live("--help lists every option of run", () =>
-    Effect.gen(function* () {
-      const help = yield* run(["run", "--help"])
-      assert.strictEqual(help.code, 0)
-      for (const flag of [
-        "--url",
-        "--client-id",
-        "--client-secret-file",
-        "--token-url",
-        "--scopes",
-        "--access-token-file",
-        "--max-connections",
-        "--connections",
-        "--reset",
-        "--smoothing",
-        "--smoothing-bucket-size",
-        "--min-reconnect-delay",
-        "--max-reconnect-delay",
-        "--stall-timeout",
-        "--trusted-redirect-hosts",
-        "--dedup-capacity",
-        "--sink",
-        "--format",
-        "--limit",
-        "--duration",
-        "--state-dir",
-        "--metrics-port",
-        "--log-level",
-        "--log-format",
-        "--config"
-      ]) {
-        assert.include(help.stdout + help.stderr, flag)
-      }
-      assert.notInclude(help.stdout, "--client-secret ", "no plain secret flag")
-    })
+  it.live(
+    "--help lists every option of run",
+    () =>
+      Effect.gen(function* () {
+        const help = yield* run(["run", "--help"])
+        assert.strictEqual(help.code, 0)
+        for (const flag of [
+          "--url",
+          "--client-id",
+          "--client-secret-file",
+          "--token-url",
+          "--scopes",
+          "--access-token-file",
+          "--max-connections",
+          "--connections",
+          "--reset",
+          "--smoothing",
+          "--smoothing-bucket-size",
+          "--min-reconnect-delay",
+          "--max-reconnect-delay",
+          "--stall-timeout",
+          "--trusted-redirect-hosts",
+          "--dedup-capacity",
+          "--sink",
+          "--format",
+          "--limit",
+          "--duration",
+          "--state-dir",
+          "--metrics-port",
+          "--log-level",
+          "--log-format",
+          "--config"
+        ]) {
+          assert.include(help.stdout + help.stderr, flag)
+        }
+        assert.notInclude(help.stdout, "--client-secret ", "no plain secret flag")
+      }),
+    30_000
   )
 })
