@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
+import { RedactedUrl } from "@hitstream/core"
 import { Cause, Console, Effect, Exit } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import * as Commands from "./Commands.ts"
@@ -53,7 +54,8 @@ const messageOf = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
   const error = Cause.squash(exit.cause) as { readonly _tag?: string; readonly message?: string }
   // The presenter below has already printed usage errors; a closed stdout is no error.
   if (CliError.isCliError(error) || error?._tag === "StdoutClosed") return undefined
-  return error?.message ?? String(error)
+  // A message may quote a URL a person or a server gave, credentials and all.
+  return RedactedUrl.redactText(error?.message ?? String(error))
 }
 
 /**
@@ -66,7 +68,7 @@ export const presenter: CliOutput.Presenter = {
   present: (event) => {
     switch (event._tag) {
       case "InvalidInvocation": {
-        const messages = event.errors.map((e) => `hitstream: ${e.message}`)
+        const messages = event.errors.map((e) => `hitstream: ${RedactedUrl.redactText(e.message)}`)
         return Console.error(`${messages.join("\n")}\nsee: ${event.commandPath.join(" ")} --help`)
       }
       case "Help":
