@@ -332,14 +332,11 @@ export const demo = Command.make(
           line,
           label: "[demo] ",
           onHits: (hits) => Effect.andThen(onHits(hits), DashboardServer.recordIfServed(hits))
-        })
-      }).pipe(
-        Effect.provide(
-          DashboardServer.layerForDemo().pipe(
-            Layer.provideMerge(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config)))
-          )
+        }).pipe(
+          DashboardServer.attached,
+          Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config)))
         )
-      )
+      }).pipe(Effect.provide(DashboardServer.layerForDemo()))
       const sent = yield* sim.sent
       const missing = sent.filter((s) => !seen.has(`${s.hitIdHigh}:${s.hitIdLow}`)).length
       const log = yield* sim.log

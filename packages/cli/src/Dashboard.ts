@@ -50,12 +50,22 @@ export const layer = (options: Options) =>
 export const demoPort = 8765
 
 /**
- * The dashboard for `demo`: on `demoPort` when it is free, on any free port otherwise.
+ * The dashboard for `demo`: on `demoPort` when it is free, on any free port otherwise. It serves
+ * before the stream exists, so that its address is the demo's first line; `attached` shows the
+ * stream on it.
  *
  * @since 0.1.0
  */
 export const layerForDemo = (port: number = demoPort) =>
-  Dashboard.layer({ port }).pipe(Layer.catchTag("ServeError", () => Dashboard.layer({ port: 0 })))
+  Dashboard.layerServer({ port }).pipe(Layer.catchTag("ServeError", () => Dashboard.layerServer({ port: 0 })))
+
+/**
+ * Runs `self` with the `LiveStream` it uses shown on the dashboard.
+ *
+ * @since 0.1.0
+ */
+export const attached = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.scoped(Effect.andThen(Dashboard.attach, self))
 
 /**
  * Counts hits the program has written into the dashboard's windows.

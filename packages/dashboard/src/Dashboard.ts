@@ -28,6 +28,7 @@ import {
   Option,
   References,
   Schedule,
+  type Scope,
   Stream,
   SubscriptionRef
 } from "effect"
@@ -86,6 +87,11 @@ export class Dashboard extends Context.Service<
      * resumes from a fresh snapshot. Returns how many were closed.
      */
     readonly disconnect: Effect.Effect<number>
+    /**
+     * Shows `live` (its slots, counters, transitions) for the scope's lifetime. `layer` does it;
+     * `layerServer` leaves it to the caller, to serve the page before the stream exists.
+     */
+    readonly attach: (live: LiveStream.LiveStream["Service"]) => Effect.Effect<void, never, Scope.Scope>
   }
 >()("@hitstream/dashboard/Dashboard") {}
 
@@ -171,17 +177,14 @@ export const malformedLogger = (dashboard: Dashboard["Service"]) =>
 
 const make = (options: Options) =>
   Effect.gen(function* () {
-    const live = yield* LiveStream.LiveStream
     const server = yield* HttpServer.HttpServer
     const assets = yield* Assets.load
-    const clientConfig = yield* Effect.serviceOption(LiveStreamConfig.LiveStreamConfig)
-    const minReconnectDelayMillis =
+    // Known once a stream is attached (its configuration says), unless the options say.
+    let minReconnectDelayMillis =
       options.minReconnectDelay !== undefined
         ? Duration.toMillis(Duration.fromInputUnsafe(options.minReconnectDelay))
-        : Option.match(clientConfig, {
-            onNone: () => 60_000,
-            onSome: (config) => config.policy.minReconnectDelay
-          })
+        : 60_000
+    let live: LiveStream.LiveStream["Service"] | undefined
     const interval = Duration.max(
       Duration.fromInputUnsafe(options.interval ?? Duration.seconds(1)),
       Duration.seconds(1)
@@ -206,7 +209,7 @@ const make = (options: Options) =>
     const summary = (kind: "snapshot" | "tick") =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const statuses = yield* live.slots
+        const statuses = live === undefined ? [] : yield* live.slots
         observe(statuses, now)
         Timeline.prune(timeline, now - horizonMillis)
         return Summary.make({
@@ -216,18 +219,32 @@ const make = (options: Options) =>
           minReconnectDelayMillis,
           horizonMillis,
           statuses,
-          counters: yield* live.counters,
+          counters:
+            live === undefined
+              ? { hits: 0, duplicates: 0, malformed: 0, bytes: 0, attempts: 0 }
+              : yield* live.counters,
           malformed,
           window,
           timeline
         })
       })
 
-    // Every transition, as it happens: a connect that fails within a second still shows.
-    yield* SubscriptionRef.changes(live.status).pipe(
-      Stream.runForEach((statuses) => Effect.map(Clock.currentTimeMillis, (now) => observe(statuses, now))),
-      Effect.forkScoped
-    )
+    const attach = (stream: LiveStream.LiveStream["Service"]) =>
+      Effect.gen(function* () {
+        live = stream
+        if (options.minReconnectDelay === undefined) {
+          const config = yield* Effect.serviceOption(LiveStreamConfig.LiveStreamConfig)
+          if (Option.isSome(config)) minReconnectDelayMillis = config.value.policy.minReconnectDelay
+        }
+        // Every transition, as it happens: a connect that fails within a second still shows.
+        yield* SubscriptionRef.changes(stream.status).pipe(
+          Stream.runForEach((statuses) =>
+            Effect.map(Clock.currentTimeMillis, (now) => observe(statuses, now))
+          ),
+          Effect.forkScoped
+        )
+        yield* Effect.addFinalizer(() => Effect.sync(() => (live = live === stream ? undefined : live)))
+      })
     yield* Effect.gen(function* () {
       if (broadcast.clients.size === 0) return
       const dropped = Broadcast.publish(broadcast, event("tick", ++sequence, yield* summary("tick")))
@@ -292,20 +309,22 @@ const make = (options: Options) =>
       },
       summary,
       clients: Effect.sync(() => ({ watching: broadcast.clients.size, dropped: broadcast.dropped })),
-      disconnect
+      disconnect,
+      attach
     }
     return service
   })
 
 /**
- * Serves the dashboard for as long as the layer lives, and installs (beside the program's own
- * loggers) the logger that keeps malformed-record previews for the page.
+ * Serves the page for as long as the layer lives, with no stream yet (`attach` one): for a
+ * program that wants the address before it builds the stream. Installs (beside the program's
+ * own loggers) the logger that keeps malformed-record previews for the page.
  *
  * @since 0.1.0
  */
-export const layer = (
+export const layerServer = (
   options: Options = {}
-): Layer.Layer<Dashboard, HttpServerError.ServeError | Assets.AssetsMissing, LiveStream.LiveStream> => {
+): Layer.Layer<Dashboard, HttpServerError.ServeError | Assets.AssetsMissing> => {
   const served = HttpRouter.serve(Layer.effect(Dashboard, make(options)), {
     disableLogger: true,
     disableListenLog: true
@@ -321,3 +340,28 @@ export const layer = (
   const logger = Logger.layer([Dashboard.useSync(malformedLogger)], { mergeWithExisting: true })
   return Layer.provideMerge(logger, served)
 }
+
+/**
+ * Shows the `LiveStream` in the context on the dashboard in the context, for the scope's
+ * lifetime.
+ *
+ * @since 0.1.0
+ */
+export const attach: Effect.Effect<void, never, Dashboard | LiveStream.LiveStream | Scope.Scope> = Effect.gen(
+  function* () {
+    const dashboard = yield* Dashboard
+    const live = yield* LiveStream.LiveStream
+    yield* dashboard.attach(live)
+  }
+)
+
+/**
+ * Serves the dashboard of the `LiveStream` for as long as the layer lives: `layerServer` with
+ * the stream attached.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<Dashboard, HttpServerError.ServeError | Assets.AssetsMissing, LiveStream.LiveStream> =>
+  Layer.effectDiscard(attach).pipe(Layer.provideMerge(layerServer(options)))
