@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick | --long | --startup] [--json]
 import * as Bench from "../src/Bench.ts"
+import * as JetStream from "../src/JetStream.ts"
 import * as Startup from "../src/Startup.ts"
 import * as Stats from "../src/Stats.ts"
 
@@ -15,7 +16,7 @@ const rows: Array<Stats.Row> = []
 rows.push(...(await Startup.startup(args.has("--quick") ? 10 : 20, log)))
 const figures = args.has("--startup")
   ? []
-  : [Bench.latency, Bench.decode, Bench.endToEnd, Bench.memory, Bench.reconnect]
+  : [Bench.latency, Bench.decode, Bench.endToEnd, Bench.memory, Bench.reconnect, JetStream.jetstream]
 // Latency first, on a small fresh heap: later figures grow it, and a big heap's GC pauses would
 // show as p99 spikes that say more about the benchmark than about either pipeline.
 for (const figure of figures) {
