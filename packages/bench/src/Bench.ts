@@ -24,6 +24,11 @@ import type { Row } from "./Stats.ts"
 /**
  * @since 0.1.0
  */
+export { simulatorRate } from "./SimulatorRate.ts"
+
+/**
+ * @since 0.1.0
+ */
 export interface Sizes {
   readonly rounds: number
   readonly decodeHits: number

@@ -108,6 +108,10 @@ class Ranges {
  */
 export interface GroundTruth {
   readonly attempts: Array<Attempt>
+  /** Logs a new stream request, numbered, with nothing decided yet. */
+  readonly begin: (
+    request: Pick<Attempt, "endpoint" | "apiVersion" | "listener" | "at" | "monotonic" | "query" | "headers">
+  ) => Attempt
   readonly assignments: Array<AssignmentRecord>
   /** Records a group change, and each member's new assignment on its attempt. */
   readonly assigned: (endpoint: string, event: StreamModel.AssignmentEvent) => void
@@ -133,6 +137,25 @@ export const make = (options: {
   const log = Effect.sync(() => attempts.map((a) => ({ ...a, assignments: [...a.assignments] })))
   return {
     attempts,
+    begin: (request) => {
+      const attempt: Attempt = {
+        attempt: attempts.length + 1,
+        ...request,
+        status: 0,
+        description: undefined,
+        maxConnections: undefined,
+        partitions: [],
+        assignments: [],
+        fromIndex: undefined,
+        toIndex: undefined,
+        hitsSent: 0,
+        duplicatesSent: 0,
+        endedAt: undefined,
+        end: undefined
+      }
+      attempts.push(attempt)
+      return attempt
+    },
     assignments,
     assigned: (endpoint, event) => {
       assignments.push({ endpoint, ...event })

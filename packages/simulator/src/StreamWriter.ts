@@ -13,7 +13,7 @@ import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import type * as Http from "node:http"
 import type * as Net from "node:net"
-import { constants, createGzip } from "node:zlib"
+import { constants, createGzip, gzipSync } from "node:zlib"
 import type * as GroundTruth from "./GroundTruth.ts"
 import * as HitGenerator from "./HitGenerator.ts"
 import type * as Scenario from "./Scenario.ts"
@@ -382,3 +382,17 @@ const servePreloaded = (ctx: Context, body: Buffer, settle: () => void, queue: A
     }
     ctx.res.end()
   }).pipe(Effect.andThen(Effect.never))
+
+/**
+ * The benchmarks' body: the first `totalHits` hits compressed once, if `preload` is on.
+ *
+ * @since 0.1.0
+ */
+export const preload = (options: Options): Buffer | undefined => {
+  if (!options.preload || options.totalHits === undefined) return undefined
+  const parts: Array<string> = []
+  for (let n = 0; n < options.totalHits; n++) {
+    parts.push(HitGenerator.generate(options.seed, n, 1_764_000_000).text, "\r\n")
+  }
+  return gzipSync(parts.join(""), { level: options.gzipLevel })
+}
