@@ -212,6 +212,6 @@ describe("LeaseRules", () => {
         `held ${held.join(",")}`
       )
     },
-    { arbitrary: { runs: 300 } }
+    { arbitrary: { runs: 200 }, timeout: 60_000 }
   )
 })
