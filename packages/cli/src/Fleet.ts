@@ -18,7 +18,7 @@
 import { ConnectionJournal } from "@hitstream/client"
 import { Config } from "@hitstream/core"
 import { FleetBucket, FleetJournal, JetStreamSink, NatsClient, SlotLeases } from "@hitstream/nats"
-import { Context, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Metric, Option, Redacted, Schedule } from "effect"
 import { readFile } from "node:fs/promises"
 import { hostname } from "node:os"
 import { SettingsError } from "./Settings.ts"
@@ -100,23 +100,42 @@ const processId = () => {
     .padStart(4, "0")}`
 }
 
-// A summary line when the leases change, and once a minute, for operators reading the log.
-const reportFleet = (leases: SlotLeases.FleetLeases["Service"], client: NatsClient.NatsClient["Service"]) =>
+// A summary line when the picture changes, and once a minute, for operators reading the log:
+// lease ownership, in-flight acks, publish latency and broker reconnects.
+const report = (
+  leases: SlotLeases.FleetLeases["Service"] | undefined,
+  client: NatsClient.NatsClient["Service"]
+) =>
   Effect.gen(function* () {
     let last = ""
     let quietTicks = 0
+    let seen = { count: 0, sum: 0 }
     yield* Effect.gen(function* () {
-      const o = yield* leases.ownership
-      if (o.members === 0) return
-      const mine = o.slots.filter((s) => s.mine).map((s) => s.slot)
-      const text =
-        `fleet: this process (${o.processId}) holds slot(s) ${mine.length === 0 ? "none" : mine.join(",")} of ${o.slots.length}` +
-        ` (${o.members} process(es), share ${o.quota}); holders: ${o.slots.map((s) => `${s.slot}=${s.holder ?? "free"}`).join(" ")}` +
-        `; NATS reconnects ${client.reconnects()}`
-      if (text !== last || ++quietTicks >= 30) {
+      const parts: Array<string> = []
+      if (leases !== undefined) {
+        const o = yield* leases.ownership
+        if (o.members === 0) return
+        const mine = o.slots.filter((s) => s.mine).map((s) => s.slot)
+        parts.push(
+          `this process (${o.processId}) holds slot(s) ${mine.length === 0 ? "none" : mine.join(",")} of ${o.slots.length}` +
+            ` (${o.members} process(es), share ${o.quota}); holders: ${o.slots.map((s) => `${s.slot}=${s.holder ?? "free"}`).join(" ")}`
+        )
+      }
+      const latency = yield* Metric.value(JetStreamSink.metrics.latency)
+      const inFlight = (yield* Metric.value(JetStreamSink.metrics.inFlight)).value
+      const count = latency.count - seen.count
+      const sum = latency.sum - seen.sum
+      seen = { count: latency.count, sum: latency.sum }
+      const changed = parts.join() !== last
+      last = parts.join()
+      if (latency.count > 0)
+        parts.push(
+          `${inFlight} ack(s) in flight, publish latency ${count > 0 ? `${((sum / count) * 1000).toFixed(1)} ms` : "-"} mean`
+        )
+      parts.push(`NATS reconnects ${client.reconnects()}${client.connected() ? "" : " (disconnected)"}`)
+      if (changed || ++quietTicks >= 30) {
         quietTicks = 0
-        last = text
-        yield* Effect.logInfo(text)
+        yield* Effect.logInfo(`${leases === undefined ? "nats" : "fleet"}: ${parts.join("; ")}`)
       }
     }).pipe(Effect.repeat(Schedule.spaced(Duration.seconds(2))))
   })
@@ -225,18 +244,15 @@ export const wire = <E>(
             })
           )
 
-    const report =
-      fleetOptions === undefined
-        ? Layer.empty
-        : Layer.effectDiscard(
-            Effect.gen(function* () {
-              const leases = yield* SlotLeases.FleetLeases
-              const nats = yield* NatsClient.NatsClient
-              yield* Effect.forkScoped(reportFleet(leases, nats))
-            })
-          )
+    const reporter = Layer.effectDiscard(
+      Effect.gen(function* () {
+        const leases = yield* Effect.serviceOption(SlotLeases.FleetLeases)
+        const nats = yield* NatsClient.NatsClient
+        yield* Effect.forkScoped(report(Option.getOrUndefined(leases), nats))
+      })
+    )
 
-    const journal = Layer.mergeAll(sinkLayer, report).pipe(
+    const journal = Layer.mergeAll(sinkLayer, reporter).pipe(
       Layer.provideMerge(fleetServices),
       Layer.provideMerge(natsLayer)
     ) as unknown as Layer.Layer<ConnectionJournal.ConnectionJournal, WireError<E>>
