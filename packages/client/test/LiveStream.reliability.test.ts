@@ -134,7 +134,71 @@ describe("LiveStream supervision", () => {
         }
         assert.strictEqual(error._tag, "LiveStreamDefect", String(error))
         assert.match(error.message!, /invalid character/i)
-      }).pipe(Effect.provide(Simulator.Simulator.layer({ gracePeriod: 200 })))
+      }).pipe(Effect.provide(Simulator.Simulator.layer({ gracePeriod: 200 }))),
+    30_000
+  )
+})
+
+describe("Retry-After against the simulator", () => {
+  it.live.each([
+    ["429", 429, 2 as number | string],
+    ["503 with an HTTP date", 503, "date"]
+  ] as const)(
+    "a %s asking for 2 s is waited out, though the minimum is 0.4 s",
+    ([, status, retryAfter]) =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.Simulator
+        const config = yield* Config.decode({
+          url: sim.streamUrl(),
+          clientId: sim.clientId,
+          clientSecret: sim.clientSecret,
+          tokenUrl: sim.tokenUrl,
+          minReconnectDelay: "400ms",
+          maxReconnectDelay: "600ms"
+        })
+        const hits = yield* Effect.gen(function* () {
+          const live = yield* LiveStream.LiveStream
+          const waiting = yield* Effect.forkChild(
+            Effect.gen(function* () {
+              // The status while waiting names the server's request.
+              while (true) {
+                const [slot] = yield* live.slots
+                if (slot.state._tag === "Waiting") return slot.state.reason
+                yield* Effect.sleep(5)
+              }
+            })
+          )
+          const hits = yield* live.hits.pipe(Stream.take(5), Stream.runCollect)
+          const reason = yield* Fiber.join(waiting)
+          assert.include(reason, `HTTP ${status}`)
+          assert.match(reason, /the server asked for \d s/)
+          return hits
+        }).pipe(
+          Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config)))
+        )
+        assert.strictEqual(hits.length, 5)
+        const log = yield* sim.log
+        assert.strictEqual(log.length, 2)
+        assert.strictEqual(log[0].status, status)
+        const gap = log[1].at - log[0].at
+        assert.isAtLeast(gap, retryAfter === "date" ? 1_000 : 2_000, `reconnected after ${gap} ms`)
+        assert.isBelow(gap, 5_000)
+      }).pipe(
+        Effect.provide(
+          Simulator.Simulator.layer({
+            gracePeriod: 200,
+            rate: Number.POSITIVE_INFINITY,
+            // An HTTP date has whole seconds: 3 s ahead is at least 2 s away.
+            scenario: [
+              {
+                status,
+                retryAfter: retryAfter === "date" ? new Date(Date.now() + 3_000).toUTCString() : retryAfter
+              }
+            ]
+          })
+        )
+      ),
+    30_000
   )
 })
 
