@@ -20,8 +20,9 @@ const descriptions: Record<string, string> = {
   smoothing: "ask the server to even out bursts (--no-smoothing overrides the environment or file)",
   smoothingBucketSize: "smoothing window in seconds, 1 to 7200",
   minReconnectDelay: "wait after a lost connection before the next, e.g. 60s (default 60s: Adobe's rule)",
-  maxReconnectDelay: "cap of the growing wait after repeated failures",
-  healthyAfter: "a connection that lasted this long resets the growth",
+  maxReconnectDelay: "cap of the growing wait after repeated failures (default: backfillWindow / 1.2, 150s)",
+  healthyAfter:
+    "a connection that delivered hits for this long resets the growth (default: minReconnectDelay, at least 5s)",
   backfillWindow: "how long a gap the server backfills (default 3m); longer gaps log a warning",
   stallTimeout: "treat this long without bytes as a lost connection (default off: quiet suites send nothing)",
   connectTimeout: "give up on a connection attempt after this long (default 2m)",
