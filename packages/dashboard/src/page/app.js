@@ -178,7 +178,11 @@
       axis.append(tick)
     }
     $("timeline-title").textContent =
-      horizon >= summary.horizonMillis ? "Connections, last hour" : `Connections, last ${duration(horizon)}`
+      horizon >= summary.horizonMillis
+        ? "Connections, last hour"
+        : horizon < 120_000
+          ? `Connections, last ${duration(horizon)}`
+          : `Connections, last ${Math.round(horizon / 60_000)} min`
     $("timeline").replaceChildren(...rows, axis)
   }
 
@@ -187,7 +191,7 @@
   const chartOptions = (label, color, width) => ({
     width,
     height: 200,
-    legend: { show: true },
+    legend: { show: false },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true } },
     axes: [
