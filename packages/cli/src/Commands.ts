@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Connection, LiveStream, LiveStreamConfig, NodeLiveStream } from "@hitstream/client"
-import { Config, Hit } from "@hitstream/core"
+import { Config, Hit, RedactedUrl } from "@hitstream/core"
 import { Simulator, SimulatorCommand } from "@hitstream/simulator"
 import { Console, Duration, Effect, Layer, Logger, Option, References, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -40,7 +40,8 @@ const resolveSettings = (
   })
 
 /**
- * Logs on stderr, at the chosen level and format. With a status line, a log line goes above it.
+ * Logs on stderr, at the chosen level and format, URLs redacted. With a status line, a log line
+ * goes above it.
  *
  * @since 0.1.0
  */
@@ -48,19 +49,22 @@ export const loggerLayer = (
   level: Settings.ProgramSettings["logLevel"],
   format: Settings.ProgramSettings["logFormat"],
   line?: Terminal.StatusLine
-) =>
-  Layer.mergeAll(
-    format === "json"
-      ? Logger.layer([Logger.withConsoleError(Logger.formatJson)])
-      : line !== undefined
-        ? Logger.layer([Logger.map(Logger.formatLogFmt, (text) => line.above(text))])
-        : Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]),
+) => {
+  // Every line is redacted: a message may quote a URL with credentials (a redirect's Location).
+  const text = Logger.map(format === "json" ? Logger.formatJson : Logger.formatLogFmt, RedactedUrl.redactText)
+  return Layer.mergeAll(
+    Logger.layer([
+      line !== undefined && format === "pretty"
+        ? Logger.map(text, (t) => line.above(t))
+        : Logger.withConsoleError(text)
+    ]),
     Layer.succeed(Logger.LogToStderr, true),
     Layer.succeed(
       References.MinimumLogLevel,
       level === "warn" ? "Warn" : level === "error" ? "Error" : level === "debug" ? "Debug" : "Info"
     )
   )
+}
 
 /**
  * Streams hits into the sink until the limit, the duration, a stop request or a fatal error,

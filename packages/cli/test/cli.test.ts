@@ -90,7 +90,8 @@ describe("hitstream (the binary)", () => {
         const first = JSON.parse(result.stdout.split("\n")[0])
         assert.strictEqual(first.hitIdHigh, HitGenerator.idsOf(sim.options.seed, 0).hitIdHigh)
       })
-    )
+    ),
+    30_000
   )
 
   it.live(

@@ -392,4 +392,24 @@ describe("hitstream under hostile input", () => {
       ),
     120_000
   )
+
+  it.live(
+    "credentials in the URL never show: status, log lines and messages say *** instead",
+    () =>
+      withSim({ rate: Number.POSITIVE_INFINITY }, (sim) =>
+        Effect.gen(function* () {
+          const { args, env } = connect(sim)
+          const url = sim.streamUrl().replace("http://", "http://operator:p4ss-w0rd@")
+          const withUserinfo = args.map((a) => (a === sim.streamUrl() ? url : a))
+          const result = yield* run(["run", ...withUserinfo, "--limit", "3", "--log-level", "debug"], env)
+          assert.notInclude(result.stderr + result.stdout, "p4ss-w0rd")
+          const json = yield* run(["run", ...withUserinfo, "--limit", "3", "--log-format", "json"], env)
+          assert.notInclude(json.stderr + json.stdout, "p4ss-w0rd")
+          const bad = yield* run(["run", ...withUserinfo, "--max-connections", "9"], env)
+          assert.strictEqual(bad.code, 2)
+          assert.notInclude(bad.stderr, "p4ss-w0rd")
+        })
+      ),
+    60_000
+  )
 })
