@@ -38,7 +38,9 @@ export const describeSlot = (status: LiveStream.SlotStatus, now: number, rate: n
     case "Connecting":
       return `slot ${status.slot}: connecting (attempt ${s.attempt})`
     case "Streaming":
-      return `slot ${status.slot}: streaming ${rate.toFixed(0)} hits/s, ${status.hits} hits${lag}${reconnects}`
+      return `slot ${status.slot}: streaming ${rate.toFixed(0)} hits/s, ${status.hits} hits${lag}${reconnects}${
+        status.lastGapSeconds === undefined ? "" : ` last gap ${status.lastGapSeconds.toFixed(0)}s`
+      }`
     case "Waiting":
       return RedactedUrl.redactText(
         `slot ${status.slot}: waiting until ${clockTime(s.until)} (in ${seconds(s.until - now)}): ${s.reason}${reconnects}`
