@@ -127,7 +127,7 @@ const configFor = (connections: number, min: number, max: number) =>
 
 describe("LiveStream reconnect spacing (TestClock)", () => {
   it.effect.prop(
-    "no slot ever starts an attempt sooner than minReconnectDelay after its last loss, nor sooner than the server's Retry-After",
+    "no slot ever starts an attempt sooner than minReconnectDelay after its last loss, nor sooner than the server's Retry-After; the loop never looks stuck to health",
     [
       int(1, 3),
       int(1_000, 120_000),
@@ -145,8 +145,10 @@ describe("LiveStream reconnect spacing (TestClock)", () => {
             LiveStreamConfig.LiveStreamConfig.layerValue(config)
           ])
         )
+        let service: LiveStream.LiveStream["Service"] | undefined
         const fiber = yield* Effect.gen(function* () {
           const live = yield* LiveStream.LiveStream
+          service = live
           yield* Stream.runDrain(live.hits)
         }).pipe(Effect.provide(layer), Effect.exit, Effect.forkChild)
         const expected = scripts.slice(0, connections).reduce((n, s) => n + s.length + 1, 0)
@@ -154,6 +156,11 @@ describe("LiveStream reconnect spacing (TestClock)", () => {
           yield* TestClock.adjust("30 seconds")
           // Real zlib work happens off the fiber: give it a moment of real time.
           yield* TestClock.withLive(Effect.sleep(1))
+          if (service !== undefined) {
+            // Only a slot stopped by a fatal status may be unhealthy: none is ever stuck.
+            for (const { problem } of (yield* service.health).problems)
+              assert.match(problem, /^stopped: HTTP/)
+          }
         }
         yield* Fiber.interrupt(fiber)
 
