@@ -3,7 +3,7 @@
 // through a SIGKILL of one process, a SIGKILL and restart of one NATS node, and a rolling restart
 // of all three processes (each replacement started before the old one stops).
 //
-// The minimum reconnect delay is SHORTENED FOR THE TEST to 3 s (Adobe's rule is 60 s), and the
+// The minimum reconnect delay is SHORTENED FOR THE TEST to 4 s (Adobe's rule is 60 s), and the
 // lease TTL to 3 s (default 15 s), so that the faults play out in about a minute.
 import { assert, describe, it } from "@effect/vitest"
 import { Simulator } from "@hitstream/simulator"
@@ -17,7 +17,10 @@ import { NatsClient } from "../src/index.ts"
 import * as NatsServer from "./NatsServer.ts"
 
 const bin = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url))
-const minReconnectDelay = 3_000 // shortened for the test
+const minReconnectDelay = 4_000 // SHORTENED FOR THE TEST (Adobe's rule: 60 s)
+// How long a close may take to reach the server on a loaded machine: the simulator's load
+// balancer forgets a dropped connection this much sooner than the client's minimum.
+const closeSlack = 1_000
 const maxConnections = 4
 const totalHits = 2_000
 const rate = 40
@@ -29,11 +32,16 @@ interface Hitstream {
   readonly exited: Promise<number | null>
 }
 
-const poll = (what: string, predicate: () => boolean | Promise<boolean>, within: number) =>
+const poll = (
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  within: number,
+  detail: () => string = () => ""
+) =>
   Effect.promise(async () => {
     const deadline = performance.now() + within
     while (!(await predicate())) {
-      if (performance.now() > deadline) throw new Error(`not in time (${within} ms): ${what}`)
+      if (performance.now() > deadline) throw new Error(`not in time (${within} ms): ${what}\n${detail()}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   })
@@ -129,9 +137,22 @@ describe("fleet mode", () => {
             assert.strictEqual(code, 0, `${h.name} exit code\n${h.log().slice(-3000)}`)
           })
 
+        const t0 = performance.now()
+        const phase = (what: string) =>
+          Effect.sync(() =>
+            console.log(`fleet test +${((performance.now() - t0) / 1000).toFixed(1)} s: ${what}`)
+          )
         let live = [startHitstream(), startHitstream(), startHitstream()]
-        yield* poll("4 connections open", async () => (await openConnections()) === maxConnections, 40_000)
+        const tails = () =>
+          live.map((h) => `--- ${h.name}\n${h.log().split("\n").slice(-12).join("\n")}`).join("\n")
+        yield* poll(
+          "4 connections open",
+          async () => (await openConnections()) === maxConnections,
+          60_000,
+          tails
+        )
 
+        yield* phase("4 connections open; SIGKILL of p1")
         // 1. SIGKILL of one process; its replacement starts as a supervisor would start it.
         live[0].child.kill("SIGKILL")
         yield* Effect.promise(() => live[0].exited)
@@ -140,9 +161,11 @@ describe("fleet mode", () => {
         yield* poll(
           "4 connections open after the crash",
           async () => (await openConnections()) === maxConnections,
-          30_000
+          45_000,
+          tails
         )
 
+        yield* phase("4 connections open again; SIGKILL of NATS node n1")
         // 2. SIGKILL of one NATS node, restarted a few seconds later.
         yield* nodes[1].kill
         yield* Effect.sleep(4_000)
@@ -150,17 +173,25 @@ describe("fleet mode", () => {
         yield* poll(
           "4 connections open after the node restart",
           async () => (await openConnections()) === maxConnections,
-          30_000
+          45_000,
+          tails
         )
 
+        yield* phase("4 connections open after the node restart; rolling restart")
         // 3. Rolling restart: each replacement is up before the old process stops.
         for (let i = 0; i < 3; i++) {
           const fresh = startHitstream()
-          yield* poll(`${fresh.name} joined the fleet`, () => registered(fresh), 30_000)
+          yield* poll(
+            `${fresh.name} joined the fleet`,
+            () => registered(fresh),
+            45_000,
+            () => fresh.log().slice(-4000)
+          )
           yield* stop(live[i])
           live[i] = fresh
         }
 
+        yield* phase("rolling restart done")
         // Everything the simulator generates is sent and stored.
         yield* poll(
           "every hit sent and stored",
@@ -169,10 +200,12 @@ describe("fleet mode", () => {
             const info = await client.manager.streams.info("HITS")
             return sent.length >= totalHits && info.state.messages >= sent.length
           },
-          60_000
+          60_000,
+          tails
         )
         yield* Effect.forEach(live, stop, { concurrency: "unbounded", discard: true })
 
+        yield* phase("all stored; processes stopped")
         // JetStream holds every ground-truth hit exactly once.
         const sent = yield* sim.sent
         const info = yield* Effect.promise(() => client.manager.streams.info("HITS"))
@@ -198,14 +231,21 @@ describe("fleet mode", () => {
         // The simulator's log: no 409, never more than 4 connections, and no reconnect sooner
         // than the minimum after a loss on the same slot. The simulator does not know slots; on
         // any slot a loss blocks its slot for the minimum, so at every connect, the connections
-        // open plus those that ended less than the minimum ago must be at most 4 (250 ms for the
-        // close to travel).
+        // open plus those that ended less than the minimum ago must be at most 4 (`closeSlack`
+        // for the close to reach the server).
         const log = yield* sim.settledLog
         const accepted = log.filter((a) => a.status === 200)
+        const start = log[0]?.at ?? 0
+        const timeline = log
+          .map(
+            (a) =>
+              `#${a.attempt} ${a.status} at +${a.at - start} ms, ended ${a.endedAt === undefined ? "-" : `+${a.endedAt - start} ms`} ${a.end ?? ""} ${a.status === 200 ? "" : (a.description ?? "")}`
+          )
+          .join("\n")
         assert.deepStrictEqual(
           log.filter((a) => a.status === 409).map((a) => a.description),
           [],
-          "409s in the simulator's log"
+          `409s in the simulator's log:\n${timeline}`
         )
         let peak = 0
         for (const a of accepted) {
@@ -217,9 +257,13 @@ describe("fleet mode", () => {
             (b) =>
               b !== a &&
               b.at <= a.at &&
-              (b.endedAt === undefined || b.endedAt > a.at - (minReconnectDelay - 250))
+              (b.endedAt === undefined || b.endedAt > a.at - (minReconnectDelay - closeSlack))
           ).length
-          assert.isAtMost(blocked, maxConnections - 1, `connection at ${a.at}: a slot reconnected too soon`)
+          assert.isAtMost(
+            blocked,
+            maxConnections - 1,
+            `connection #${a.attempt}: a slot reconnected too soon\n${timeline}`
+          )
         }
         assert.strictEqual(peak, maxConnections)
         assert.isAbove(accepted.length, maxConnections, "the faults moved slots")
@@ -233,12 +277,12 @@ describe("fleet mode", () => {
             rate,
             totalHits,
             // The load balancer's memory of a dropped connection: just under the shortened minimum.
-            gracePeriod: minReconnectDelay - 250,
+            gracePeriod: minReconnectDelay - closeSlack,
             backfillDuplicates: 400,
             seed: 13
           })
         )
       ),
-    150_000
+    240_000
   )
 })
