@@ -1,7 +1,7 @@
 // Headless Chromium (Debian's `chromium`, installed by .ci/run) through playwright-core, as a
 // scoped resource: a fresh profile, no network but loopback, closed with the scope.
 import { Effect } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium } from "playwright-core"
@@ -23,6 +23,11 @@ const args = [
 export const browser = (viewport: { width: number; height: number }) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
+      if (!existsSync(executablePath)) {
+        throw new Error(
+          `no Chromium at ${executablePath}: install Debian's chromium package (.ci/run does), or point HITSTREAM_CHROMIUM at one`
+        )
+      }
       const profile = mkdtempSync(join(tmpdir(), "hitstream-chromium-"))
       const context = await chromium.launchPersistentContext(profile, {
         executablePath,
