@@ -81,16 +81,18 @@ describe("hitstream (the binary)", () => {
     60_000
   )
 
-  it.live("--format json writes ids as exact decimal strings", () =>
-    withSim({ rate: Number.POSITIVE_INFINITY }, (sim) =>
-      Effect.gen(function* () {
-        const { args, env } = connect(sim)
-        const result = yield* run(["run", ...args, "--limit", "5", "--format", "json"], env)
-        assert.strictEqual(result.code, 0, result.stderr)
-        const first = JSON.parse(result.stdout.split("\n")[0])
-        assert.strictEqual(first.hitIdHigh, HitGenerator.idsOf(sim.options.seed, 0).hitIdHigh)
-      })
-    ),
+  it.live(
+    "--format json writes ids as exact decimal strings",
+    () =>
+      withSim({ rate: Number.POSITIVE_INFINITY }, (sim) =>
+        Effect.gen(function* () {
+          const { args, env } = connect(sim)
+          const result = yield* run(["run", ...args, "--limit", "5", "--format", "json"], env)
+          assert.strictEqual(result.code, 0, result.stderr)
+          const first = JSON.parse(result.stdout.split("\n")[0])
+          assert.strictEqual(first.hitIdHigh, HitGenerator.idsOf(sim.options.seed, 0).hitIdHigh)
+        })
+      ),
     30_000
   )
 
@@ -362,13 +364,19 @@ describe("hitstream (the binary)", () => {
             fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
           )
           const health = yield* Effect.promise(() =>
-            fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status)
+            fetch(`http://127.0.0.1:${port}/healthz`).then(async (r) => ({
+              status: r.status,
+              body: await r.json()
+            }))
           )
           child.child.kill("SIGTERM")
           yield* child.done
           assert.match(metrics, /hitstream_hits_total\S* \d+/)
           assert.include(metrics, "hitstream_bytes_total")
-          assert.strictEqual(health, 200)
+          // Counted as the attempt started, while the first connection is still open.
+          assert.match(metrics, /hitstream_connection_attempts_total\S* 1\b/)
+          assert.strictEqual(health.status, 200)
+          assert.deepInclude(health.body, { ok: true, problems: [] })
         })
       ),
     30_000
