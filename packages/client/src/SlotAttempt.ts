@@ -87,7 +87,9 @@ export const make =
         switch (error._tag) {
           case "ConnectionRefused":
             // A repeat of the same protocol error was logged in full the first time.
-            yield* (error.repeat === true ? Effect.logDebug : Effect.logWarning)(`slot ${slot}: ${error.message}`)
+            yield* (error.repeat === true ? Effect.logDebug : Effect.logWarning)(
+              `slot ${slot}: ${error.message}`
+            )
             return { end: error.end, streamedFrom: undefined }
           case "AuthError":
             if (error.fatal) return yield* Effect.fail(error)
