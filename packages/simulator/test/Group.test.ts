@@ -91,8 +91,10 @@ describe("Simulator: consumer group and ground truth", () => {
             const received: Array<Array<number>> = []
             for (let i = 0; i < 6; i++) {
               const reader = yield* Effect.forkChild(get(sim.streamUrl(), { headers, within: 10_000 }))
-              // Drops land anywhere: mid-batch, mid-flush, with bytes still queued for the socket.
-              yield* Effect.sleep(40 + i * 37)
+              // Once hits flow, drops land anywhere: mid-batch, mid-flush, with bytes still queued
+              // for the socket.
+              while (((yield* sim.log)[i]?.hitsSent ?? 0) < 500) yield* Effect.sleep(5)
+              yield* Effect.sleep(i * 23)
               const { dropped } = yield* post(`${sim.baseUrl}/_sim/drop`)
               assert.strictEqual(dropped, 1)
               const reply = yield* Fiber.join(reader)
