@@ -20,6 +20,7 @@ import * as Fleet from "./Fleet.ts"
 import * as Flags from "./Flags.ts"
 import * as MetricsServer from "./MetricsServer.ts"
 import * as Settings from "./Settings.ts"
+import * as Sources from "./Sources.ts"
 import { Shutdown } from "./Shutdown.ts"
 import * as Sink from "./Sink.ts"
 import * as Status from "./Status.ts"
@@ -31,9 +32,9 @@ const resolveSettings = (
 ) =>
   Effect.gen(function* () {
     const path = Option.getOrUndefined(configPath) ?? (process.env.HITSTREAM_CONFIG || undefined)
-    const file = path === undefined ? {} : yield* Settings.readConfigFile(path)
-    const merged = yield* Settings.merge(Flags.given(flags), process.env, file)
-    const { settings, warnings } = yield* Settings.readSecretFiles(merged)
+    const file = path === undefined ? {} : yield* Sources.readConfigFile(path)
+    const merged = yield* Sources.merge(Flags.given(flags), process.env, file)
+    const { settings, warnings } = yield* Sources.readSecretFiles(merged)
     const program = yield* Settings.programSettings(settings)
     const client = yield* Settings.clientSettings(settings, program)
     return { program, client, warnings }

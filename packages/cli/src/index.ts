@@ -33,3 +33,8 @@ export * as Shutdown from "./Shutdown.ts"
  * @since 0.1.0
  */
 export * as Terminal from "./Terminal.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Sources from "./Sources.ts"

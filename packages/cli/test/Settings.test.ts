@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Settings } from "../src/index.ts"
+import { Settings, Sources } from "../src/index.ts"
 
 describe("Settings", () => {
   it.effect("precedence through composed providers: flags > environment > file > defaults", () =>
     Effect.gen(function* () {
-      const merged = yield* Settings.merge(
+      const merged = yield* Sources.merge(
         { format: "json", smoothing: false, maxConnections: 2 },
         {
           HITSTREAM_FORMAT: "raw",
@@ -27,13 +27,13 @@ describe("Settings", () => {
 
   it.effect("secrets: never from a flag; from a config file refused, naming the key and the ways", () =>
     Effect.gen(function* () {
-      const merged = yield* Settings.merge(
+      const merged = yield* Sources.merge(
         { clientSecret: "from-flag" },
         { HITSTREAM_CLIENT_SECRET: "from-env" },
         {}
       )
       assert.strictEqual(merged.clientSecret, "from-env")
-      const error = yield* Effect.flip(Settings.checkConfigFile("/etc/h.yaml", { accessToken: "x" }))
+      const error = yield* Effect.flip(Sources.checkConfigFile("/etc/h.yaml", { accessToken: "x" }))
       assert.strictEqual(error.field, "accessToken")
       assert.include(error.message, "HITSTREAM_ACCESS_TOKEN")
       assert.include(error.message, "--access-token-file")
@@ -42,11 +42,11 @@ describe("Settings", () => {
   )
 
   it("a secret file others can read is warned about, as ssh does", () => {
-    assert.isUndefined(Settings.secretFileWarning("client-secret-file", "/s", 0o100600))
-    assert.isUndefined(Settings.secretFileWarning("client-secret-file", "/s", 0o400))
-    assert.include(Settings.secretFileWarning("client-secret-file", "/s", 0o640)!, "its group (mode 0640)")
-    assert.include(Settings.secretFileWarning("access-token-file", "/s", 0o604)!, "by others (mode 0604)")
-    assert.include(Settings.secretFileWarning("access-token-file", "/s", 0o644)!, "chmod 600 /s")
+    assert.isUndefined(Sources.secretFileWarning("client-secret-file", "/s", 0o100600))
+    assert.isUndefined(Sources.secretFileWarning("client-secret-file", "/s", 0o400))
+    assert.include(Sources.secretFileWarning("client-secret-file", "/s", 0o640)!, "its group (mode 0640)")
+    assert.include(Sources.secretFileWarning("access-token-file", "/s", 0o604)!, "by others (mode 0604)")
+    assert.include(Sources.secretFileWarning("access-token-file", "/s", 0o644)!, "chmod 600 /s")
   })
 
   it("file modes: directories get search where read is; sizes in units of 1024", () => {
