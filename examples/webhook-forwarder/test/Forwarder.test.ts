@@ -137,6 +137,8 @@ describe("webhook-forwarder", () => {
         Effect.gen(function* () {
           const sim = yield* Simulator.Simulator
           const app = yield* Effect.forkChild(forward({ url, batchSize: 100, flushAfter: "1 hour" }))
+          // Connected before the clock moves (its connect timeout is on the TestClock too).
+          yield* until(() => recv.requests.length >= 1, "the first POST")
           yield* drive(() => recv.hits().length >= 1000, "1000 hits at the receiver")
           yield* Fiber.interrupt(app)
 
