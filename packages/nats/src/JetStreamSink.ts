@@ -166,6 +166,17 @@ export const optionsFromUrl = (
   })
 
 /**
+ * Whether a publish failure is one no retry can fix: a message over the size limit, or a
+ * permission the account lacks.
+ *
+ * @since 0.1.0
+ */
+export const isPermanent = (e: unknown): boolean =>
+  /maximum payload|max_payload|message size exceeds|permissions? violation|authorization violation/i.test(
+    (e as { message?: string })?.message ?? ""
+  )
+
+/**
  * The subject of a hit: the report suite as one subject token (characters a subject cannot hold
  * become `_`; a hit without one goes to `_unknown`).
  *
@@ -300,6 +311,7 @@ export const make = Effect.fn("JetStreamSink.make")(function* (options: Options)
   const failed = yield* Queue.unbounded<Pending>()
   let inFlight = 0
   let written = 0
+  let fatal: JetStreamSinkError | undefined
   // Retry rounds since the last ack.
   let failing = 0
   let duplicates = 0
@@ -355,6 +367,18 @@ export const make = Effect.fn("JetStreamSink.make")(function* (options: Options)
       pending.data,
       pending.msgID !== undefined ? { timeout: ackTimeout, msgID: pending.msgID } : { timeout: ackTimeout }
     ).then(settle(startedAt), (e: Error) => {
+      if (isPermanent(e)) {
+        // No retry can fix it: the sink fails at the next write or flush, naming the cause.
+        fatal ??= new JetStreamSinkError({
+          stream: options.stream,
+          unacked: inFlight,
+          message: `JetStream refused a hit on ${pending.subject} (stream ${options.stream}): ${e.message}; ${/payload|size/i.test(e.message) ? "raise the server's max_payload or the stream's max_msg_size" : "grant this user publish permission on the subject and the JetStream API"}`
+        })
+        inFlight--
+        wake()
+        for (const w of emptyWaiters.splice(0)) w()
+        return
+      }
       // Still in flight: the retry loop owns it now.
       pending.attempts++
       pending.lastError = e.message
@@ -403,6 +427,7 @@ export const make = Effect.fn("JetStreamSink.make")(function* (options: Options)
           report()
           yield* waitForRoom
         }
+        if (fatal !== undefined) return yield* fatal
         const hit = hits[i]
         inFlight++
         send({
@@ -418,8 +443,9 @@ export const make = Effect.fn("JetStreamSink.make")(function* (options: Options)
   const flush: Effect.Effect<void, JetStreamSinkError> = Effect.gen(function* () {
     // Acks arrive on promise callbacks, which change `inFlight` between the waits.
     // oxlint-disable-next-line no-unmodified-loop-condition
-    while (inFlight > 0) yield* waitForEmpty
+    while (inFlight > 0 && fatal === undefined) yield* waitForEmpty
     report()
+    if (fatal !== undefined) return yield* fatal
   }).pipe(
     Effect.timeoutOrElse({
       duration: options.drainTimeout,

@@ -109,6 +109,32 @@ describe("JetStreamSink", () => {
   )
 
   it.live(
+    "fails with the server's reason, not endless retries, when a hit can never be stored",
+    () =>
+      Effect.gen(function* () {
+        const node = yield* NatsServer.single
+        const exit = yield* Effect.gen(function* () {
+          const { manager } = yield* NatsClient.NatsClient
+          yield* Effect.promise(() =>
+            manager.streams.add({
+              name: "SMALL",
+              subjects: ["hits.>"],
+              duplicate_window: 600 * 1e9,
+              max_msg_size: 64
+            })
+          )
+          const sink = yield* JetStreamSink.make(options("SMALL"))
+          return yield* Effect.exit(Stream.fromIterable(hitsOf(0, 10)).pipe(Stream.run(sink.sink)))
+        }).pipe(Effect.scoped, Effect.provide(clientLayer(NatsServer.serversUrl([node]))))
+        assert.isTrue(Exit.isFailure(exit))
+        const message = String(Exit.isFailure(exit) ? (exit.cause as any).reasons?.[0]?.error?.message : "")
+        assert.include(message, "JetStream refused a hit")
+        assert.include(message, "max_msg_size")
+      }).pipe(Effect.scoped),
+    30_000
+  )
+
+  it.live(
     "refuses an existing stream with a short duplicate window, saying how to fix it",
     () =>
       Effect.gen(function* () {
