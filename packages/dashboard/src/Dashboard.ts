@@ -206,45 +206,41 @@ const make = (options: Options) =>
       for (const status of statuses) Timeline.observe(timeline, status.slot, status.state, now)
     }
 
-    const summary = (kind: "snapshot" | "tick") =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const statuses = live === undefined ? [] : yield* live.slots
-        observe(statuses, now)
-        Timeline.prune(timeline, now - horizonMillis)
-        return Summary.make({
-          kind,
-          now,
-          startedAt,
-          minReconnectDelayMillis,
-          horizonMillis,
-          statuses,
-          counters:
-            live === undefined
-              ? { hits: 0, duplicates: 0, malformed: 0, bytes: 0, attempts: 0 }
-              : yield* live.counters,
-          malformed,
-          window,
-          timeline
-        })
+    const summary = Effect.fn("Dashboard.summary")(function* (kind: "snapshot" | "tick") {
+      const now = yield* Clock.currentTimeMillis
+      const statuses = live === undefined ? [] : yield* live.slots
+      observe(statuses, now)
+      Timeline.prune(timeline, now - horizonMillis)
+      return Summary.make({
+        kind,
+        now,
+        startedAt,
+        minReconnectDelayMillis,
+        horizonMillis,
+        statuses,
+        counters:
+          live === undefined
+            ? { hits: 0, duplicates: 0, malformed: 0, bytes: 0, attempts: 0 }
+            : yield* live.counters,
+        malformed,
+        window,
+        timeline
       })
+    })
 
-    const attach = (stream: LiveStream.LiveStream["Service"]) =>
-      Effect.gen(function* () {
-        live = stream
-        if (options.minReconnectDelay === undefined) {
-          const config = yield* Effect.serviceOption(LiveStreamConfig.LiveStreamConfig)
-          if (Option.isSome(config)) minReconnectDelayMillis = config.value.policy.minReconnectDelay
-        }
-        // Every transition, as it happens: a connect that fails within a second still shows.
-        yield* SubscriptionRef.changes(stream.status).pipe(
-          Stream.runForEach((statuses) =>
-            Effect.map(Clock.currentTimeMillis, (now) => observe(statuses, now))
-          ),
-          Effect.forkScoped
-        )
-        yield* Effect.addFinalizer(() => Effect.sync(() => (live = live === stream ? undefined : live)))
-      })
+    const attach = Effect.fn("Dashboard.attach")(function* (stream: LiveStream.LiveStream["Service"]) {
+      live = stream
+      if (options.minReconnectDelay === undefined) {
+        const config = yield* Effect.serviceOption(LiveStreamConfig.LiveStreamConfig)
+        if (Option.isSome(config)) minReconnectDelayMillis = config.value.policy.minReconnectDelay
+      }
+      // Every transition, as it happens: a connect that fails within a second still shows.
+      yield* SubscriptionRef.changes(stream.status).pipe(
+        Stream.runForEach((statuses) => Effect.map(Clock.currentTimeMillis, (now) => observe(statuses, now))),
+        Effect.forkScoped
+      )
+      yield* Effect.addFinalizer(() => Effect.sync(() => (live = live === stream ? undefined : live)))
+    })
     yield* Effect.gen(function* () {
       if (broadcast.clients.size === 0) return
       const dropped = Broadcast.publish(broadcast, event("tick", ++sequence, yield* summary("tick")))
