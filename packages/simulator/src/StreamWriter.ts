@@ -13,7 +13,7 @@ import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import type * as Http from "node:http"
 import type * as Net from "node:net"
-import { constants, createGzip, gzipSync } from "node:zlib"
+import { constants, crc32, deflateRaw, gzipSync } from "node:zlib"
 import type * as GroundTruth from "./GroundTruth.ts"
 import * as HitGenerator from "./HitGenerator.ts"
 import type * as Scenario from "./Scenario.ts"
@@ -63,6 +63,9 @@ interface Batch {
   readonly count: number
   readonly duplicates: number
   readonly to: number
+  compressed?: Buffer
+  /** Given to the socket (in order). */
+  handed?: boolean
   /** Per partition: all its hits in [from, to) are in this batch. */
   readonly ranges: ReadonlyArray<{
     readonly p: number
@@ -147,47 +150,73 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
       if (bytes.length === 0) done?.()
     }
 
-    // Deflate runs on libuv's thread pool: the next batch is generated while the previous one
-    // compresses (two in flight), instead of the event loop idling on each flush.
-    const gzip = createGzip({ level: options.gzipLevel })
-    let output: Array<Buffer> = []
-    gzip.on("data", (chunk: Buffer) => output.push(chunk))
-    const takeOutput = () => {
-      const bytes = output.length === 1 ? output[0] : Buffer.concat(output)
-      output = []
-      return bytes
+    // Each batch is deflated on its own, as pigz does: raw deflate ending in a sync flush, so the
+    // pieces concatenate into one gzip member. Several compress at once on libuv's thread pool
+    // while the next batch is generated, and are written in order as they complete.
+    const level = options.gzipLevel
+    const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, level === 1 ? 4 : level === 9 ? 2 : 0, 3])
+    let headerSent = false
+    const framed = (bytes: Buffer) => {
+      if (headerSent) return bytes
+      headerSent = true
+      return Buffer.concat([header, bytes])
     }
+    // The trailer (CRC-32 and size of everything) is needed by a clean end only: kept only then.
+    const trailing = step?.fault === "end"
+    let crc = 0
+    let size = 0
+    const deflate = (bytes: Uint8Array, flush: number) =>
+      Effect.callback<Buffer>((resume) =>
+        deflateRaw(bytes, { level, finishFlush: flush }, (error, out) =>
+          resume(error === null ? Effect.succeed(out) : Effect.die(error))
+        )
+      )
     const spare: Array<Buffer> = []
     let inFlight = 0
-    const submit = (batch: Batch) => {
-      queue.push(batch)
-      if (batch.bytes === undefined) {
-        batch.state = "written"
-        return settle()
-      }
-      inFlight++
-      const bytes = batch.bytes
-      gzip.write(bytes)
-      gzip.flush(constants.Z_SYNC_FLUSH, () => {
-        inFlight--
-        if (batch.buffer !== undefined) spare.push(batch.buffer)
-        writeCut(takeOutput(), (error) => {
+    const handOn = () => {
+      for (const batch of queue) {
+        if (batch.handed) continue
+        if (batch.compressed === undefined) return
+        batch.handed = true
+        writeCut(framed(batch.compressed), (error) => {
           batch.state = error ? "failed" : "written"
           settle()
         })
+      }
+    }
+    const submit = (batch: Batch) => {
+      queue.push(batch)
+      const bytes = batch.bytes
+      if (bytes === undefined) {
+        batch.handed = true
+        batch.state = "written"
+        return settle()
+      }
+      if (trailing) {
+        crc = crc32(bytes, crc)
+        size = (size + bytes.length) >>> 0
+      }
+      inFlight++
+      deflateRaw(bytes, { level, finishFlush: constants.Z_SYNC_FLUSH }, (error, out) => {
+        inFlight--
+        if (batch.buffer !== undefined) spare.push(batch.buffer)
+        if (error !== null) {
+          batch.state = "failed"
+          return settle()
+        }
+        batch.compressed = out
+        handOn()
         signal()
       })
     }
-    const compress = (text: string, flush: number) =>
-      Effect.callback<Buffer>((resume) => {
-        if (flush === constants.Z_FINISH) {
-          gzip.once("end", () => resume(Effect.succeed(takeOutput())))
-          gzip.end(text)
-        } else {
-          gzip.write(text)
-          gzip.flush(flush, () => resume(Effect.succeed(takeOutput())))
-        }
-      })
+    const trailer = () => {
+      const tail = Buffer.alloc(10)
+      // An empty final block (fixed Huffman), then CRC-32 and size, little-endian.
+      tail[0] = 0x03
+      tail.writeUInt32LE(crc >>> 0, 2)
+      tail.writeUInt32LE(size, 6)
+      return framed(tail)
+    }
 
     // --- faults ------------------------------------------------------------------------------
     const closed = Effect.callback<void>((resume) => {
@@ -206,17 +235,16 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
           // Whatever was written still reaches the client; the chunked body never ends.
           return stop("dropped", () => socket.end())
         case "end":
-          return Effect.flatMap(compress("", constants.Z_FINISH), (tail) =>
-            stop("ended", () => {
-              writeCut(tail)
-              res.end()
-            })
-          )
+          return stop("ended", () => {
+            writeCut(trailer())
+            res.end()
+          })
         case "truncate":
           // A flush point, then half a block: the gzip stream stops mid-way, the HTTP body ends.
-          return Effect.flatMap(compress('{"pageName":"cut', constants.Z_FULL_FLUSH), (tail) =>
+          return Effect.flatMap(deflate(Buffer.from('{"pageName":"cut'), constants.Z_FULL_FLUSH), (tail) =>
             stop("truncated", () => {
-              writeCut(tail.subarray(0, Math.max(1, tail.length >> 1)))
+              const bytes = framed(tail)
+              writeCut(bytes.subarray(0, Math.max(1, bytes.length >> 1)))
               res.end()
             })
           )
@@ -279,7 +307,7 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
           continue
         }
         if (stopped) return yield* Effect.never
-        if (inFlight >= 2 || needDrain) {
+        if (inFlight >= 3 || needDrain) {
           yield* nextEvent
           continue
         }
@@ -348,7 +376,7 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
       ctx.preloaded !== undefined && step === undefined && isFresh(group, member)
         ? servePreloaded(ctx, ctx.preloaded, settle, queue)
         : pump
-    return Effect.raceFirst(body, closed).pipe(Effect.ensuring(Effect.sync(() => gzip.destroy())))
+    return Effect.raceFirst(body, closed)
   })
 
 // A member that starts the stream with every partition from the first hit: the preloaded body fits.
