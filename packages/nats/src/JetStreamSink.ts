@@ -307,6 +307,8 @@ export const make = Effect.fn("JetStreamSink.make")(function* (options: Options)
   yield* ensureStream(client.manager, options)
   const js = client.jetstream
   const context = yield* Effect.context<never>()
+  for (const counter of [metrics.published, metrics.duplicates, metrics.retries])
+    counter.updateUnsafe(0, context)
   const ackTimeout = Duration.toMillis(options.ackTimeout)
   const failed = yield* Queue.unbounded<Pending>()
   let inFlight = 0

@@ -226,6 +226,9 @@ const make = Effect.fn("NatsClient.make")(function* (options: Options) {
   )
   let reconnects = 0
   let connected = true
+  // Shown as 0 from the start, not only after the first loss.
+  yield* Metric.update(metrics.disconnects, 0)
+  yield* Metric.update(metrics.reconnects, 0)
   yield* Effect.forkScoped(
     Stream.fromAsyncIterable(connection.status(), (e) => e).pipe(
       Stream.runForEach((status) => {

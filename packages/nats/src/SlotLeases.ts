@@ -104,6 +104,7 @@ export const make = Effect.fn("SlotLeases.make")(function* (options: Options) {
     slots: slots.map((_, slot) => ({ slot, holder: undefined, mine: false }))
   }
   const scope = yield* Scope.Scope
+  yield* Metric.update(metrics.losses, 0)
   const value = () => encoder.encode(JSON.stringify({ holder: processId }))
   const kvCall = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) => e as Error })
 
