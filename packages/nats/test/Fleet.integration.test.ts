@@ -128,6 +128,11 @@ describe("fleet mode", () => {
           })
         )
         const registered = (h: Hitstream) => h.log().includes("fleet: this process")
+        // Whether the process's latest status line says it holds a slot.
+        const holdsSlots = (h: Hitstream) => {
+          const lines = h.log().match(/holds slot\(s\) [^ ]+/g)
+          return lines !== null && !lines[lines.length - 1].endsWith("none")
+        }
         const openConnections = async () =>
           (await Effect.runPromise(sim.log)).filter((a) => a.status === 200 && a.endedAt === undefined).length
         const stop = (h: Hitstream) =>
@@ -152,11 +157,13 @@ describe("fleet mode", () => {
           tails
         )
 
-        yield* phase("4 connections open; SIGKILL of p1")
-        // 1. SIGKILL of one process; its replacement starts as a supervisor would start it.
-        live[0].child.kill("SIGKILL")
-        yield* Effect.promise(() => live[0].exited)
-        live = [live[1], live[2], startHitstream()]
+        // 1. SIGKILL of a process that holds slots; its replacement starts as a supervisor would.
+        yield* poll("a process reports its slots", () => live.some(holdsSlots), 20_000, tails)
+        const victim = live.find(holdsSlots)!
+        yield* phase(`4 connections open; SIGKILL of ${victim.name}, which holds slots`)
+        victim.child.kill("SIGKILL")
+        yield* Effect.promise(() => victim.exited)
+        live = [...live.filter((h) => h !== victim), startHitstream()]
         yield* Effect.sleep(2_000)
         yield* poll(
           "4 connections open after the crash",
@@ -165,11 +172,13 @@ describe("fleet mode", () => {
           tails
         )
 
-        yield* phase("4 connections open again; SIGKILL of NATS node n1")
-        // 2. SIGKILL of one NATS node, restarted a few seconds later.
-        yield* nodes[1].kill
+        // 2. SIGKILL of the stream's leader node, restarted a few seconds later.
+        const leader = (yield* Effect.promise(() => client.manager.streams.info("HITS"))).cluster?.leader
+        const node = nodes.find((n) => n.name === leader) ?? nodes[1]
+        yield* phase(`4 connections open again; SIGKILL of NATS node ${node.name} (the stream's leader)`)
+        yield* node.kill
         yield* Effect.sleep(4_000)
-        yield* nodes[1].restart
+        yield* node.restart
         yield* poll(
           "4 connections open after the node restart",
           async () => (await openConnections()) === maxConnections,
