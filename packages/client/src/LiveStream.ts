@@ -150,6 +150,10 @@ export class LiveStream extends Context.Service<
       const short = ReconnectPolicy.shortDelayWarning(policy)
       if (short !== undefined) yield* Effect.logWarning(short)
 
+      // The delay is measured from the loss, not from whenever the bookkeeping after it ended.
+      const sleepUntil = (at: number) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Math.max(0, at - now)))
+
       // After a restart, the 60-second rule still holds: wait what the journal says is left.
       const waitOnStart = Effect.fn("LiveStream.waitOnStart")(function* (slot: number) {
         const last = yield* journal.last(slot)
@@ -169,7 +173,7 @@ export class LiveStream extends Context.Service<
           consecutiveFailures: 0,
           lostAt: undefined
         })
-        yield* Effect.sleep(remaining)
+        yield* sleepUntil(startAt + remaining)
       })
 
       const runSlot = <E>(slot: number, queue: Queue.Queue<Hit.Hit, E>) =>
@@ -223,7 +227,7 @@ export class LiveStream extends Context.Service<
                   ? ` (${decision.consecutiveFailures} failures in a row)`
                   : "")
             )
-            yield* Effect.sleep(delay)
+            yield* sleepUntil(until)
           }
         }).pipe(Effect.annotateLogs({ slot }))
 
