@@ -105,7 +105,7 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
       ),
       gracePeriod: Flag.Int("grace-period-ms").pipe(
         Flag.withDescription(
-          "how long a dropped connection still counts as open (the load balancer's blindness)"
+          "the session timeout: how long a dropped connection stays in the group, holding its partitions and counting against maxConnections"
         ),
         Flag.withDefault(30_000)
       ),

@@ -77,6 +77,8 @@ interface Batch {
 }
 
 const perBatch = 256
+// Room for a whole batch's compressed bytes: one trip to the thread pool per batch, not one per 16 KiB.
+const chunkSize = 256 * 1024
 const bufferBytes = perBatch * (HitGenerator.maxRecordBytes + 4)
 
 /**
@@ -197,7 +199,7 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
         size = (size + bytes.length) >>> 0
       }
       inFlight++
-      deflateRaw(bytes, { level, finishFlush: constants.Z_SYNC_FLUSH }, (error, out) => {
+      deflateRaw(bytes, { level, finishFlush: constants.Z_SYNC_FLUSH, chunkSize }, (error, out) => {
         inFlight--
         if (batch.buffer !== undefined) spare.push(batch.buffer)
         if (error !== null) {
