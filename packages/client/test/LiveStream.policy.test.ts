@@ -283,6 +283,30 @@ describe("LiveStream status and gaps (TestClock)", () => {
     })
   )
 
+  it.effect("a Retry-After past an hour is cut to an hour, and the cut is logged", () =>
+    Effect.gen(function* () {
+      const { events, logs, layer } = yield* runScript(
+        [step({ kind: "status", status: 503, retryAfter: 7_200_000 })],
+        { minReconnectDelay: "60s" }
+      )
+      yield* Effect.gen(function* () {
+        const live = yield* LiveStream.LiveStream
+        yield* Effect.forkChild(Stream.runDrain(live.hits))
+        yield* TestClock.adjust("1 second")
+        const [slot] = yield* live.slots
+        assert.strictEqual(slot.state._tag === "Waiting" && slot.state.until - events[0].endedAt, 3_600_000)
+        const cut = logs.lines.filter((l) =>
+          l.includes("the server asked to retry after 2h; waiting the 1h most instead")
+        )
+        assert.strictEqual(cut.length, 1, logs.lines.join("\n"))
+        assert.match(cut[0], /^Warn/)
+        yield* TestClock.adjust("1 hour")
+        assert.strictEqual(events.length, 2)
+        yield* live.stop
+      }).pipe(Effect.provide(layer), Effect.provide(logs.layer))
+    })
+  )
+
   it.effect(
     "each gap is shown (status, hitstream_gap_seconds); one past the backfill window warns once, with the remedy",
     () =>
