@@ -272,10 +272,7 @@ describe("LiveStream against the simulator", () => {
             [200, 200, 200, 200]
           )
           // The stream's 8 partitions, shared: two each once all four have joined.
-          assert.deepStrictEqual(
-            log.flatMap((a) => a.partitions).sort(),
-            [0, 1, 2, 3, 4, 5, 6, 7]
-          )
+          assert.deepStrictEqual(log.flatMap((a) => a.partitions).sort(), [0, 1, 2, 3, 4, 5, 6, 7])
           for (const a of log) assert.strictEqual(a.partitions.length, 2)
         })
     )
