@@ -21,7 +21,7 @@ import { FleetBucket, FleetJournal, JetStreamSink, NatsClient, SlotLeases } from
 import { Context, Duration, Effect, Layer, Metric, Option, Redacted, Schedule } from "effect"
 import { readFile } from "node:fs/promises"
 import { hostname } from "node:os"
-import { SettingsError } from "./Settings.ts"
+import { flagName, named, SettingsError } from "./Settings.ts"
 import { type Sink as SinkShape, SinkError } from "./Sink.ts"
 
 /**
@@ -48,8 +48,12 @@ export const isNatsUrl = (text: string) => /^(nats|tls):\/\//.test(text)
 
 const parseDuration = (text: string) => Option.getOrUndefined(Config.parseDuration(text))
 
-const settingsError = (e: { readonly field: string; readonly message: string }) =>
-  new SettingsError({ field: e.field, message: e.message })
+// `--sink …` -> `--sink (or HITSTREAM_SINK) …`, as the program's other settings errors read.
+const settingsError = (e: { readonly field: string; readonly message: string }) => {
+  const flag = `--${flagName(e.field)}`
+  const message = e.message.startsWith(flag) ? named(e.field) + e.message.slice(flag.length) : e.message
+  return new SettingsError({ field: e.field, message })
+}
 
 /**
  * The credentials, read now (a missing file is a settings error naming the flag).
