@@ -15,7 +15,18 @@
  *
  * @since 0.1.0
  */
+import * as HitGenerator from "./HitGenerator.ts"
 import type { Query, Reset } from "./StreamModel.ts"
+
+/**
+ * The partition of each hit: keyed by visitor, so that a visitor's hits stay together.
+ *
+ * @since 0.1.0
+ */
+export const partitioner =
+  (seed: number, partitions: number) =>
+  (n: number): number =>
+    HitGenerator.visitorOf(seed, n) % partitions
 
 /**
  * What the model needs to know about the stream.

@@ -18,10 +18,10 @@ import { Context, Effect, Layer, Schema, Scope } from "effect"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Http from "node:http"
 import * as GroundTruth from "./GroundTruth.ts"
-import * as HitGenerator from "./HitGenerator.ts"
 import * as Ims from "./Ims.ts"
 import type * as Scenario from "./Scenario.ts"
 import { defaults, type Options } from "./SimulatorOptions.ts"
+import * as StreamModel from "./StreamModel.ts"
 import * as Streams from "./Streams.ts"
 
 /** @since 0.1.0 */
@@ -86,7 +86,7 @@ export class SimulatorStartError extends Schema.TaggedError<SimulatorStartError>
 
 const make = Effect.fnUntraced(function* (options: Options) {
   const scope = yield* Effect.scope
-  const partitionOf = (n: number) => HitGenerator.visitorOf(options.seed, n) % options.partitions
+  const partitionOf = StreamModel.partitioner(options.seed, options.partitions)
   const truth = GroundTruth.make({ ...options, partitionOf })
   const ims = Ims.make({ ...options, scenario: options.imsScenario })
   // Known once the redirect listener is up, before the main listener takes requests.

@@ -9,7 +9,6 @@ import { Clock, Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import type * as Http from "node:http"
 import type * as GroundTruth from "./GroundTruth.ts"
-import * as HitGenerator from "./HitGenerator.ts"
 import * as Ims from "./Ims.ts"
 import type * as Scenario from "./Scenario.ts"
 import type { Options } from "./SimulatorOptions.ts"
@@ -47,7 +46,7 @@ export const make = Effect.fnUntraced(function* (
   redirectBase: () => string
 ) {
   const now = Clock.currentTimeMillis
-  const partitionOf = (n: number) => HitGenerator.visitorOf(options.seed, n) % options.partitions
+  const partitionOf = StreamModel.partitioner(options.seed, options.partitions)
   const traffic: Traffic.Traffic = {
     rate: options.rate,
     bursts: options.bursts,

@@ -1,14 +1,14 @@
 // The vendor's rules as the simulator states them, tested without sockets or clocks.
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Schema } from "effect"
-import { HitGenerator, StreamModel } from "../src/index.ts"
+import { StreamModel } from "../src/index.ts"
 
 const rules = (overrides: Partial<StreamModel.Rules> = {}): StreamModel.Rules => ({
   partitions: 8,
   gracePeriod: 100,
   backfillWindow: 1_000,
   backfillDuplicates: 2,
-  partitionOf: (n) => HitGenerator.visitorOf(1, n) % (overrides.partitions ?? 8),
+  partitionOf: StreamModel.partitioner(1, overrides.partitions ?? 8),
   // One hit per millisecond.
   newest: (at) => at,
   ...overrides
