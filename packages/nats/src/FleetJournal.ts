@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { ConnectionJournal } from "@hitstream/client"
+import * as ConnectionJournal from "@hitstream/client/ConnectionJournal"
 import type { KV } from "@nats-io/kv"
 import { Clock, Effect, Layer } from "effect"
 

@@ -11,7 +11,8 @@
  *
  * @since 0.1.0
  */
-import { ConnectionJournal, SlotLease } from "@hitstream/client"
+import * as ConnectionJournal from "@hitstream/client/ConnectionJournal"
+import * as SlotLease from "@hitstream/client/SlotLease"
 import { JetStreamApiError } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
 import { Clock, Context, Deferred, Duration, Effect, Layer, Metric, Schedule, Scope } from "effect"

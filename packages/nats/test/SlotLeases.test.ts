@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConnectionJournal, SlotLease } from "@hitstream/client"
+import * as ConnectionJournal from "@hitstream/client/ConnectionJournal"
+import * as SlotLease from "@hitstream/client/SlotLease"
 import { Duration, Effect, Exit, Layer, Scope } from "effect"
 import { FleetBucket, FleetJournal, NatsClient, SlotLeases } from "../src/index.ts"
 import * as NatsServer from "./NatsServer.ts"
