@@ -17,6 +17,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Schema, Scope } from "effect"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Http from "node:http"
+import * as Https from "node:https"
 import * as GroundTruth from "./GroundTruth.ts"
 import * as Ims from "./Ims.ts"
 import type * as Scenario from "./Scenario.ts"
@@ -39,7 +40,7 @@ export type { AssignmentRecord, Attempt, AttemptEnd, SentHit } from "./GroundTru
 export class Simulator extends Context.Service<
   Simulator,
   {
-    /** `http://127.0.0.1:PORT` */
+    /** `http://127.0.0.1:PORT`, `https://` with `tls`, `http://[::1]:PORT` on IPv6 */
     readonly baseUrl: string
     readonly redirectBaseUrl: string
     /** The stream URL of an endpoint (`/api/1/stream/NAME`). */
@@ -84,18 +85,22 @@ export class SimulatorStartError extends Schema.TaggedError<SimulatorStartError>
   message: Schema.String
 }) {}
 
+// An IPv6 literal goes in brackets in a URL.
+const urlHost = (host: string) => (host.includes(":") && !host.startsWith("[") ? `[${host}]` : host)
+
 const make = Effect.fnUntraced(function* (options: Options) {
   const scope = yield* Effect.scope
   const partitionOf = StreamModel.partitioner(options.seed, options.partitions)
   const truth = GroundTruth.make({ ...options, partitionOf })
   const ims = Ims.make({ ...options, scenario: options.imsScenario })
+  const scheme = options.tls === undefined ? "http" : "https"
   // Known once the redirect listener is up, before the main listener takes requests.
   let redirectPort = 0
   const streams = yield* Streams.make(
     options,
     truth,
     ims,
-    () => `http://${options.redirectHost ?? options.host}:${redirectPort}`
+    () => `${scheme}://${urlHost(options.redirectHost ?? options.host)}:${redirectPort}`
   )
 
   const controls: Record<string, Streams.App> = {
@@ -121,7 +126,12 @@ const make = Effect.fnUntraced(function* (options: Options) {
     })
 
   const listen = Effect.fnUntraced(function* (port: number, listener: "main" | "redirect") {
-    const server = yield* NodeHttpServer.make(() => Http.createServer({ keepAliveTimeout: 5_000 }), {
+    // An https.Server takes the same requests; NodeHttpServer types only the plain one.
+    const create = () =>
+      options.tls === undefined
+        ? Http.createServer({ keepAliveTimeout: 5_000 })
+        : (Https.createServer({ ...options.tls, keepAliveTimeout: 5_000 }) as unknown as Http.Server)
+    const server = yield* NodeHttpServer.make(create, {
       host: options.host,
       port
     }).pipe(
@@ -143,11 +153,11 @@ const make = Effect.fnUntraced(function* (options: Options) {
   })
 
   redirectPort = yield* listen(options.redirectPort, "redirect")
-  const baseUrl = `http://${options.host}:${yield* listen(options.port, "main")}`
+  const baseUrl = `${scheme}://${urlHost(options.host)}:${yield* listen(options.port, "main")}`
 
   return Simulator.of({
     baseUrl,
-    redirectBaseUrl: `http://${options.redirectHost ?? options.host}:${redirectPort}`,
+    redirectBaseUrl: `${scheme}://${urlHost(options.redirectHost ?? options.host)}:${redirectPort}`,
     streamUrl: (endpoint = options.endpoints[0] ?? "demo", apiVersion = 1) =>
       `${baseUrl}/api/${apiVersion}/stream/${encodeURIComponent(endpoint)}`,
     tokenUrl: `${baseUrl}/ims/token/v3`,

@@ -6,11 +6,12 @@
  *
  * @since 0.1.0
  */
-import { Console, Effect, Option, Schema } from "effect"
+import { Console, Effect, Option, Schema, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
 import { FileSystem } from "effect"
 import * as Scenario from "./Scenario.ts"
 import { Simulator } from "./Simulator.ts"
+import * as Tls from "./Tls.ts"
 
 const rate = Flag.String("rate").pipe(
   Flag.withDescription("hits generated per second, or 'max' for as fast as the client reads (default 200)"),
@@ -67,6 +68,35 @@ export const readScenario = (path: string, parseYaml?: (text: string) => unknown
   })
 
 /**
+ * The listeners' TLS from the flags: a pair given, a fresh CA and certificate (`--tls`, whose CA
+ * file lives as long as the command's scope), or none.
+ *
+ * @since 0.1.0
+ */
+export const tlsOf = (flags: {
+  readonly tls: boolean
+  readonly tlsCert: Option.Option<string>
+  readonly tlsKey: Option.Option<string>
+}): Effect.Effect<
+  { readonly credentials: Tls.Credentials; readonly caFile: string | undefined } | undefined,
+  Tls.TlsError,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    if (Option.isSome(flags.tlsCert) !== Option.isSome(flags.tlsKey)) {
+      return yield* new Tls.TlsError({
+        message: `${Option.isSome(flags.tlsCert) ? "--tls-cert needs --tls-key" : "--tls-key needs --tls-cert"}: give the certificate and its private key together`
+      })
+    }
+    if (Option.isSome(flags.tlsCert) && Option.isSome(flags.tlsKey)) {
+      return { credentials: yield* Tls.readPair(flags.tlsCert.value, flags.tlsKey.value), caFile: undefined }
+    }
+    if (!flags.tls) return undefined
+    const generated = yield* Tls.generate()
+    return { credentials: generated, caFile: generated.caFile }
+  })
+
+/**
  * Builds the `simulate` command; `parseYaml` enables YAML scenario files, and the simulator
  * serves until `until` completes (a program's shutdown signal), or forever.
  *
@@ -112,6 +142,19 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
       redirect: Flag.Literals("redirect", ["never", "first", "always"]).pipe(
         Flag.withDescription("answer stream requests with 302 to the second listener"),
         Flag.withDefault("never")
+      ),
+      tls: Flag.Boolean("tls").pipe(
+        Flag.withDescription(
+          "serve HTTPS (stream, IMS and redirect listener) with a fresh CA and a certificate for localhost, 127.0.0.1 and ::1; prints the CA file for clients' --ca-file"
+        )
+      ),
+      tlsCert: Flag.String("tls-cert").pipe(
+        Flag.withDescription("serve HTTPS with this certificate (PEM, chain included); needs --tls-key"),
+        Flag.optional
+      ),
+      tlsKey: Flag.String("tls-key").pipe(
+        Flag.withDescription("the private key (PEM) of --tls-cert"),
+        Flag.optional
       )
     },
     Effect.fnUntraced(function* (flags) {
@@ -119,6 +162,7 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
       const steps = script.steps ?? []
       const imsSteps = script.ims ?? []
       const clientSecret = process.env.HITSTREAM_SIMULATOR_SECRET ?? "demo-secret"
+      const tls = yield* tlsOf(flags)
       const options = {
         host: flags.host,
         port: flags.port,
@@ -132,6 +176,7 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
         redirect: flags.redirect,
         // Ground truth is kept as ranges per partition: cheap enough to serve /_sim/sent always.
         recordSent: true,
+        tls: tls?.credentials,
         ...(Option.isSome(flags.totalHits) ? { totalHits: flags.totalHits.value } : {})
       }
       yield* Effect.gen(function* () {
@@ -144,6 +189,13 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
             `  export HITSTREAM_TOKEN_URL=${sim.tokenUrl}`,
             `  export HITSTREAM_CLIENT_ID=${sim.clientId}`,
             `  export HITSTREAM_CLIENT_SECRET=${clientSecret === "demo-secret" ? "demo-secret" : "<the value of HITSTREAM_SIMULATOR_SECRET>"}`,
+            ...(tls?.caFile === undefined
+              ? []
+              : [
+                  `  export HITSTREAM_CA_FILE=${tls.caFile}`,
+                  ``,
+                  `TLS: the certificate is signed by a CA made for this run, ${tls.caFile} (removed on exit); clients trust it with --ca-file or HITSTREAM_CA_FILE`
+                ]),
             ``,
             `Control API: ${sim.baseUrl}/_sim/log, /_sim/sent, /_sim/assignments, /_sim/status, /_sim/ims, /_sim/drop, /_sim/revoke`,
             `Ctrl-C stops it.`
@@ -151,7 +203,7 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
         )
         yield* until
       }).pipe(Effect.provide(Simulator.layer(options)))
-    })
+    }, Effect.scoped)
   ).pipe(
     Command.withDescription(
       "Run the Live Stream simulator alone: a real HTTP/1.1 server on loopback that behaves like Adobe's (IMS tokens, gzip + CRLF stream, 401/409/424/503, redirects, backfill, scripted faults)"

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import type * as Scenario from "./Scenario.ts"
+import type * as Tls from "./Tls.ts"
 
 /**
  * A scripted burst of traffic: `hits` more hits generated at once, `at` milliseconds after the
@@ -81,6 +82,11 @@ export interface Options {
   readonly preload: boolean
   /** Keep the ground truth of hits sent, for `/_sim/sent` (compact: ranges per partition). */
   readonly recordSent: boolean
+  /**
+   * Serve HTTPS with this certificate and key (`Tls.generate` makes a pair and its CA): the
+   * stream, the IMS stand-in and the redirect listener alike. Plain HTTP when absent.
+   */
+  readonly tls: Tls.Credentials | undefined
 }
 
 /**
@@ -114,5 +120,6 @@ export const defaults: Options = {
   scenario: [],
   imsScenario: [],
   preload: false,
-  recordSent: true
+  recordSent: true,
+  tls: undefined
 }

@@ -58,3 +58,8 @@ export * as StreamWriter from "./StreamWriter.ts"
  * @since 0.1.0
  */
 export * as Traffic from "./Traffic.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Tls from "./Tls.ts"
