@@ -206,7 +206,7 @@ const clientLayer = (sim: SimulatorEndpoint) =>
       tokenUrl: sim.tokenUrl,
       minReconnectDelay: "1s"
     }),
-    (config) => NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config))
+    (config) => NodeLiveStream.layerParts(LiveStreamConfig.layerValue(config))
   )
 
 const hitstreamClient = (sim: SimulatorEndpoint, hits: number, sink?: Sink.Sink) =>

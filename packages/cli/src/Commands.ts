@@ -190,10 +190,7 @@ export const run = Command.make(
       client,
       NodeLiveStream.fileJournal(stateDir, client.url)
     )
-    const clientLayer = NodeLiveStream.layerWith(
-      LiveStreamConfig.LiveStreamConfig.layerValue(wired.client),
-      wired.journal
-    )
+    const clientLayer = NodeLiveStream.layerWith(LiveStreamConfig.layerValue(wired.client), wired.journal)
     // The metrics server binds while the layers are built, before the first connection.
     const services =
       program.metricsPort === undefined
@@ -254,7 +251,7 @@ export const enable = Command.make(
       const connection = yield* Connection.Connection
       return yield* connection.enable
     }).pipe(
-      Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(client))),
+      Effect.provide(NodeLiveStream.layerParts(LiveStreamConfig.layerValue(client))),
       Effect.provide(loggerLayer(program.logLevel, program.logFormat))
     )
     yield* Console.log(message)
@@ -339,7 +336,7 @@ export const demo = Command.make(
           onHits: (hits) => Effect.andThen(onHits(hits), DashboardServer.recordIfServed(hits))
         }).pipe(
           DashboardServer.attached,
-          Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config)))
+          Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.layerValue(config)))
         )
       }).pipe(Effect.provide(DashboardServer.layerForDemo()))
       const sent = yield* sim.sent

@@ -24,7 +24,7 @@
 import { ReconnectPolicy, RedactedUrl } from "@hitstream/core"
 import { Clock, Context, Effect, Layer, Redacted, Schema, Scope, Stream } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
-import { LiveStreamConfig } from "./LiveStreamConfig.ts"
+import { httpClient as configuredHttpClient, LiveStreamConfig } from "./LiveStreamConfig.ts"
 import { type AuthError, TokenProvider } from "./TokenProvider.ts"
 
 /**
@@ -39,18 +39,65 @@ export class ConnectionRefused extends Schema.TaggedError<ConnectionRefused>()("
   repeat: Schema.optional(Schema.Boolean)
 }) {}
 
+const redirectFields = {
+  /** The URL that answered with the redirect (redacted). */
+  from: Schema.String,
+  /** Where it pointed (redacted). */
+  location: Schema.String,
+  message: Schema.String
+}
+
+/**
+ * A redirect from https to http: the token would travel in clear text.
+ *
+ * @since 0.1.0
+ */
+export class InsecureRedirect extends Schema.TaggedError<InsecureRedirect>()(
+  "InsecureRedirect",
+  redirectFields
+) {}
+
+/**
+ * A redirect to a host outside `trustedRedirectHosts`.
+ *
+ * @since 0.1.0
+ */
+export class UntrustedHost extends Schema.TaggedError<UntrustedHost>()("UntrustedHost", redirectFields) {}
+
+/**
+ * More than 5 redirects in a row: a loop.
+ *
+ * @since 0.1.0
+ */
+export class TooManyRedirects extends Schema.TaggedError<TooManyRedirects>()(
+  "TooManyRedirects",
+  redirectFields
+) {}
+
+/**
+ * @since 0.1.0
+ */
+export const RedirectRejectedReason = Schema.Union([InsecureRedirect, UntrustedHost, TooManyRedirects])
+
+/**
+ * @since 0.1.0
+ */
+export type RedirectRejectedReason = typeof RedirectRejectedReason.Type
+
 /**
  * A redirect the client will not follow with the token: to an untrusted host, from https to
- * http, or more than 5 hops. Fatal: the configuration (`trustedRedirectHosts`) or the network
- * path needs a look.
+ * http, or more than 5 hops (`reason` says which). Fatal: the configuration
+ * (`trustedRedirectHosts`) or the network path needs a look. The token was not sent.
  *
  * @since 0.1.0
  */
 export class RedirectRejected extends Schema.TaggedError<RedirectRejected>()("RedirectRejected", {
-  from: Schema.String,
-  location: Schema.String,
-  message: Schema.String
-}) {}
+  reason: RedirectRejectedReason
+}) {
+  override get message(): string {
+    return this.reason.message
+  }
+}
 
 /**
  * The body stopped before the server ended it (reset, premature close, socket error).
@@ -193,17 +240,18 @@ export class Connection extends Context.Service<
     /** Enables the stream for the current API version (the fix for a 424); the server's message. */
     readonly enable: Effect.Effect<string, EnableError | AuthError>
   }
->()("@hitstream/client/Connection") {
-  static readonly layer: Layer.Layer<
-    Connection,
-    never,
-    LiveStreamConfig | TokenProvider | HttpClient.HttpClient
-  > = Layer.effect(
+>()("@hitstream/client/Connection") {}
+
+/**
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Connection, never, LiveStreamConfig | TokenProvider | HttpClient.HttpClient> =
+  Layer.effect(
     Connection,
     Effect.gen(function* () {
       const config = yield* LiveStreamConfig
       const tokens = yield* TokenProvider
-      const client = (yield* LiveStreamConfig.httpClient).pipe(HttpClient.withScope)
+      const client = (yield* configuredHttpClient).pipe(HttpClient.withScope)
 
       const headers = (token: Redacted.Redacted<string>) => ({
         authorization: `Bearer ${Redacted.value(token)}`,
@@ -273,16 +321,20 @@ export class Connection extends Context.Service<
             const nextShown = RedactedUrl.redactUrl(next)
             if (url.protocol === "https:" && next.protocol !== "https:") {
               return yield* new RedirectRejected({
-                from: shown,
-                location: nextShown,
-                message: `refusing a redirect from https to ${next.protocol.replace(":", "")} (${nextShown}): the token would travel in clear text`
+                reason: new InsecureRedirect({
+                  from: shown,
+                  location: nextShown,
+                  message: `refusing a redirect from https to ${next.protocol.replace(":", "")} (${nextShown}): the token would travel in clear text`
+                })
               })
             }
             if (!isTrustedHost(next.hostname, config.trustedRedirectHosts)) {
               return yield* new RedirectRejected({
-                from: shown,
-                location: nextShown,
-                message: `refusing a redirect to ${next.hostname}, which is not in trustedRedirectHosts (${config.trustedRedirectHosts.join(", ")}); the token was not sent there. If that host is Adobe's, add it to HITSTREAM_TRUSTED_REDIRECT_HOSTS`
+                reason: new UntrustedHost({
+                  from: shown,
+                  location: nextShown,
+                  message: `refusing a redirect to ${next.hostname}, which is not in trustedRedirectHosts (${config.trustedRedirectHosts.join(", ")}); the token was not sent there. If that host is Adobe's, add it to HITSTREAM_TRUSTED_REDIRECT_HOSTS`
+                })
               })
             }
             yield* Effect.logDebug("following redirect", {
@@ -320,9 +372,11 @@ export class Connection extends Context.Service<
         }
         const last = RedactedUrl.redactUrl(url)
         return yield* new RedirectRejected({
-          from: RedactedUrl.redactUrl(config.url),
-          location: last,
-          message: `more than ${maxHops} redirects, the last to ${last}: a redirect loop`
+          reason: new TooManyRedirects({
+            from: RedactedUrl.redactUrl(config.url),
+            location: last,
+            message: `more than ${maxHops} redirects, the last to ${last}: a redirect loop`
+          })
         })
       })
 
@@ -355,4 +409,3 @@ export class Connection extends Context.Service<
       return Connection.of({ open, enable })
     })
   )
-}

@@ -50,71 +50,77 @@ export class ConnectionJournal extends Context.Service<
     /** Records an end (`alive: false`) or a heartbeat of a connection still open (`alive: true`). */
     readonly record: (slot: number, entry: Entry) => Effect.Effect<void>
   }
->()("@hitstream/client/ConnectionJournal") {
-  /** Kept in memory only: restarts of the process start afresh. */
-  static readonly layerMemory: Layer.Layer<ConnectionJournal> = Layer.sync(ConnectionJournal, () => {
-    const entries = new Map<number, Entry>()
-    return ConnectionJournal.of({
-      last: (slot) => Effect.sync(() => entries.get(slot)),
-      record: (slot, entry) =>
-        Effect.sync(() => {
-          entries.set(slot, entry)
-        })
-    })
-  })
+>()("@hitstream/client/ConnectionJournal") {}
 
-  /**
-   * Kept in files under `directory`, one per stream and slot. `key` names the stream (its URL,
-   * of which only host and path are used), so two streams sharing a state directory do not hold
-   * each other back.
-   */
-  static readonly layerFile = (
-    directory: string,
-    key: string
-  ): Layer.Layer<ConnectionJournal, never, FileSystem.FileSystem | Path.Path> =>
-    Layer.effect(
-      ConnectionJournal,
-      Effect.gen(function* () {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        // Host and path only: userinfo or a token in the query must never reach a file name.
-        const name = RedactedUrl.endpointKey(key)
-          .replace(/[^a-zA-Z0-9._-]+/g, "_")
-          .slice(0, 120)
-        const file = (slot: number) => path.join(directory, `${name}.slot-${slot}.json`)
-        yield* fs
-          .makeDirectory(directory, { recursive: true })
-          .pipe(
-            Effect.catch((error) =>
-              Effect.logWarning(`cannot create the state directory ${directory}`, error.message)
-            )
-          )
-        return ConnectionJournal.of({
-          last: (slot) =>
-            fs.readFileString(file(slot)).pipe(
-              Effect.map((text): Entry | undefined => {
-                const value = JSON.parse(text)
-                return typeof value?.lastEnd === "number" && Number.isFinite(value.lastEnd)
-                  ? { at: value.lastEnd, alive: value.alive === true }
-                  : undefined
-              }),
-              Effect.catchCause(() => Effect.succeed(undefined))
-            ),
-          record: (slot, { at, alive }) => {
-            // Written aside, then renamed: a crash mid-write never leaves a truncated file.
-            const target = file(slot)
-            const temporary = `${target}.tmp`
-            return fs
-              .writeFileString(
-                temporary,
-                JSON.stringify({ lastEnd: at, alive, at: new Date(at).toISOString() })
-              )
-              .pipe(
-                Effect.andThen(fs.rename(temporary, target)),
-                Effect.catch((error) => Effect.logWarning(`cannot write ${target}`, error.message))
-              )
-          }
-        })
+/**
+ * Kept in memory only: restarts of the process start afresh.
+ *
+ * @since 0.1.0
+ */
+export const layerMemory: Layer.Layer<ConnectionJournal> = Layer.sync(ConnectionJournal, () => {
+  const entries = new Map<number, Entry>()
+  return ConnectionJournal.of({
+    last: (slot) => Effect.sync(() => entries.get(slot)),
+    record: (slot, entry) =>
+      Effect.sync(() => {
+        entries.set(slot, entry)
       })
-    )
-}
+  })
+})
+
+/**
+ * Kept in files under `directory`, one per stream and slot. `key` names the stream (its URL,
+ * of which only host and path are used), so two streams sharing a state directory do not hold
+ * each other back.
+ *
+ * @since 0.1.0
+ */
+export const layerFile = (
+  directory: string,
+  key: string
+): Layer.Layer<ConnectionJournal, never, FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(
+    ConnectionJournal,
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      // Host and path only: userinfo or a token in the query must never reach a file name.
+      const name = RedactedUrl.endpointKey(key)
+        .replace(/[^a-zA-Z0-9._-]+/g, "_")
+        .slice(0, 120)
+      const file = (slot: number) => path.join(directory, `${name}.slot-${slot}.json`)
+      yield* fs
+        .makeDirectory(directory, { recursive: true })
+        .pipe(
+          Effect.catch((error) =>
+            Effect.logWarning(`cannot create the state directory ${directory}`, error.message)
+          )
+        )
+      return ConnectionJournal.of({
+        last: (slot) =>
+          fs.readFileString(file(slot)).pipe(
+            Effect.map((text): Entry | undefined => {
+              const value = JSON.parse(text)
+              return typeof value?.lastEnd === "number" && Number.isFinite(value.lastEnd)
+                ? { at: value.lastEnd, alive: value.alive === true }
+                : undefined
+            }),
+            Effect.catchCause(() => Effect.succeed(undefined))
+          ),
+        record: (slot, { at, alive }) => {
+          // Written aside, then renamed: a crash mid-write never leaves a truncated file.
+          const target = file(slot)
+          const temporary = `${target}.tmp`
+          return fs
+            .writeFileString(
+              temporary,
+              JSON.stringify({ lastEnd: at, alive, at: new Date(at).toISOString() })
+            )
+            .pipe(
+              Effect.andThen(fs.rename(temporary, target)),
+              Effect.catch((error) => Effect.logWarning(`cannot write ${target}`, error.message))
+            )
+        }
+      })
+    })
+  )

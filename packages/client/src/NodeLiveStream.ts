@@ -7,54 +7,86 @@
  */
 import { NodeFileSystem, NodeHttpClient, NodePath } from "@effect/platform-node"
 import type { Config } from "@hitstream/core"
-import { Layer } from "effect"
-import { Connection } from "./Connection.ts"
-import { ConnectionJournal } from "./ConnectionJournal.ts"
-import { LiveStream } from "./LiveStream.ts"
-import { LiveStreamConfig } from "./LiveStreamConfig.ts"
-import { TokenProvider } from "./TokenProvider.ts"
+import { Effect, Layer } from "effect"
+import type { HttpClient } from "effect/http"
+import * as Connection from "./Connection.ts"
+import * as ConnectionJournal from "./ConnectionJournal.ts"
+import * as LiveStream from "./LiveStream.ts"
+import * as LiveStreamConfig from "./LiveStreamConfig.ts"
+import * as NodeHeap from "./NodeHeap.ts"
+import * as TokenProvider from "./TokenProvider.ts"
 
 /**
  * Node's HTTP/1.1 client with TCP keep-alive probes every 30 s.
  *
  * @since 0.1.0
  */
-export const httpClient = NodeHttpClient.layerNodeHttpOptions({ keepAlive: true, keepAliveMsecs: 30_000 })
+export const httpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerNodeHttpOptions({
+  keepAlive: true,
+  keepAliveMsecs: 30_000
+})
 
 /**
- * Every client service (`LiveStream`, `Connection`, `TokenProvider`, `ConnectionJournal`,
- * `LiveStreamConfig`) from a configuration layer and, optionally, a journal.
+ * Every service of the client: `LiveStream` and the parts it is built from, for a program that
+ * also uses one of them (`Connection.enable`, `TokenProvider.fetches`, the configuration).
  *
  * @since 0.1.0
  */
-export const layerWith = <E, E2 = never>(
-  config: Layer.Layer<LiveStreamConfig, E>,
-  journal: Layer.Layer<ConnectionJournal, E2> = ConnectionJournal.layerMemory as Layer.Layer<
-    ConnectionJournal,
-    E2
-  >
-) => {
+export type Parts =
+  | LiveStream.LiveStream
+  | Connection.Connection
+  | TokenProvider.TokenProvider
+  | ConnectionJournal.ConnectionJournal
+  | LiveStreamConfig.LiveStreamConfig
+
+/**
+ * Every client service (see `Parts`) from a configuration layer and, optionally, a journal (by
+ * default in memory; `fileJournal` keeps the spacing across restarts).
+ *
+ * @since 0.1.0
+ */
+export const layerParts = <E, R, E2 = never, R2 = never>(
+  config: Layer.Layer<LiveStreamConfig.LiveStreamConfig, E, R>,
+  journal?: Layer.Layer<ConnectionJournal.ConnectionJournal, E2, R2>
+): Layer.Layer<Parts, E | E2, R | R2> => {
   const connection = Connection.layer.pipe(Layer.provideMerge(TokenProvider.layer), Layer.provide(httpClient))
   return LiveStream.layer.pipe(
     Layer.provideMerge(connection),
-    Layer.provideMerge(journal),
+    Layer.provideMerge(journal ?? ConnectionJournal.layerMemory),
     Layer.provideMerge(config)
   )
 }
 
 /**
- * From a configuration written in code, validated like the CLI's (`Config.decode`).
+ * `LiveStream` alone, from a configuration layer and, optionally, a journal.
  *
  * @since 0.1.0
  */
-export const layer = (config: Config.Input) => layerWith(LiveStreamConfig.layer(config))
+export const layerWith = <E, R, E2 = never, R2 = never>(
+  config: Layer.Layer<LiveStreamConfig.LiveStreamConfig, E, R>,
+  journal?: Layer.Layer<ConnectionJournal.ConnectionJournal, E2, R2>
+): Layer.Layer<LiveStream.LiveStream, E | E2, R | R2> =>
+  Layer.effect(LiveStream.LiveStream, Effect.service(LiveStream.LiveStream)).pipe(
+    Layer.provide(layerParts(config, journal))
+  )
 
 /**
- * From the `HITSTREAM_*` environment variables.
+ * `LiveStream` from a configuration written in code, validated like the CLI's (`Config.decode`):
+ * a bad value fails the layer with a `ConfigError` naming the field.
  *
  * @since 0.1.0
  */
-export const layerFromEnv = layerWith(LiveStreamConfig.layerFromEnv)
+export const layer = (input: Config.Input): Layer.Layer<LiveStream.LiveStream, Config.ConfigError> =>
+  layerWith(LiveStreamConfig.layer(input))
+
+/**
+ * `LiveStream` from the `HITSTREAM_*` environment variables (see docs/cli.md for each one).
+ *
+ * @since 0.1.0
+ */
+export const layerFromEnv: Layer.Layer<LiveStream.LiveStream, Config.ConfigError> = layerWith(
+  LiveStreamConfig.layerFromEnv
+)
 
 /**
  * A journal in files under `directory` (for restart-safe spacing), on Node's file system.

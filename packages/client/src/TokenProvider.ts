@@ -16,24 +16,62 @@
 import { RedactedUrl } from "@hitstream/core"
 import { Clock, Context, Duration, Effect, Layer, Redacted, Schedule, Schema, Semaphore } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
-import { LiveStreamConfig } from "./LiveStreamConfig.ts"
+import { httpClient as configuredHttpClient, LiveStreamConfig } from "./LiveStreamConfig.ts"
+
+const reasonFields = {
+  /** The HTTP status IMS answered with, when it answered. */
+  status: Schema.optional(Schema.Number),
+  message: Schema.String
+}
 
 /**
- * Getting a token failed.
+ * IMS refused the client id, secret or scopes: fatal, the credentials need fixing.
  *
- * - `BadCredentials`: IMS refused the client id, secret or scopes (fatal: fix the credentials);
- * - `ImsUnavailable`: IMS could not be reached or answered 5xx, after retries (retried later);
- * - `InvalidResponse`: IMS answered 200 with something that is not a token.
+ * @since 0.1.0
+ */
+export class BadCredentials extends Schema.TaggedError<BadCredentials>()("BadCredentials", reasonFields) {}
+
+/**
+ * IMS could not be reached or answered 5xx, after retries: the stream retries later.
+ *
+ * @since 0.1.0
+ */
+export class ImsUnavailable extends Schema.TaggedError<ImsUnavailable>()("ImsUnavailable", reasonFields) {}
+
+/**
+ * IMS answered 200 with something that is not a token.
+ *
+ * @since 0.1.0
+ */
+export class InvalidResponse extends Schema.TaggedError<InvalidResponse>()("InvalidResponse", reasonFields) {}
+
+/**
+ * Why getting a token failed.
+ *
+ * @since 0.1.0
+ */
+export const AuthErrorReason = Schema.Union([BadCredentials, ImsUnavailable, InvalidResponse])
+
+/**
+ * @since 0.1.0
+ */
+export type AuthErrorReason = typeof AuthErrorReason.Type
+
+/**
+ * Getting a token failed; `reason` says why (`BadCredentials` is fatal, the others are retried
+ * by the stream): match it with `Effect.catchReason("AuthError", "BadCredentials", ...)`.
  *
  * @since 0.1.0
  */
 export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
-  reason: Schema.Literals(["BadCredentials", "ImsUnavailable", "InvalidResponse"]),
-  status: Schema.optional(Schema.Number),
-  message: Schema.String
+  reason: AuthErrorReason
 }) {
+  override get message(): string {
+    return this.reason.message
+  }
+  /** Whether waiting cannot fix it: IMS refused the credentials. */
   get fatal(): boolean {
-    return this.reason === "BadCredentials"
+    return this.reason._tag === "BadCredentials"
   }
 }
 
@@ -61,107 +99,112 @@ export class TokenProvider extends Context.Service<
     /** How many tokens were fetched so far (for status and tests). */
     readonly fetches: Effect.Effect<number>
   }
->()("@hitstream/client/TokenProvider") {
-  /** Client credentials against `tokenUrl`, or the static token, as the configuration says. */
-  static readonly layer: Layer.Layer<TokenProvider, never, LiveStreamConfig | HttpClient.HttpClient> =
-    Layer.effect(
-      TokenProvider,
-      Effect.gen(function* () {
-        const config = yield* LiveStreamConfig
-        const auth = config.auth
-        if (auth._tag === "StaticToken") {
-          return TokenProvider.of({
-            get: Effect.succeed(auth.accessToken),
-            invalidate: Effect.void,
-            fetches: Effect.succeed(0)
-          })
-        }
-        const client = yield* LiveStreamConfig.httpClient
-        const lock = yield* Semaphore.make(1)
-        let cached: { token: Redacted.Redacted<string>; refreshAt: number } | undefined
-        let fetches = 0
+>()("@hitstream/client/TokenProvider") {}
 
-        const failure = (reason: AuthError["reason"], message: string, status?: number) =>
-          new AuthError({ reason, message: RedactedUrl.redactText(message), status })
-
-        const fetchOnce = Effect.gen(function* () {
-          const request = HttpClientRequest.post(auth.tokenUrl).pipe(
-            HttpClientRequest.bodyUrlParams({
-              grant_type: "client_credentials",
-              client_id: config.clientId,
-              client_secret: Redacted.value(auth.clientSecret),
-              scope: auth.scopes.join(",")
-            }),
-            HttpClientRequest.acceptJson
-          )
-          const response = yield* client.execute(request).pipe(
-            Effect.mapError((e) =>
-              failure("ImsUnavailable", `cannot reach IMS at ${auth.tokenUrl}: ${e.reason._tag}`)
-            ),
-            Effect.scoped
-          )
-          const body = yield* response.json.pipe(Effect.orElseSucceed(() => undefined))
-          if (response.status >= 500) {
-            return yield* failure(
-              "ImsUnavailable",
-              `IMS at ${auth.tokenUrl} answered ${response.status}`,
-              response.status
-            )
-          }
-          if (response.status !== 200) {
-            const error = Schema.decodeUnknownOption(ImsError)(body)
-            const detail =
-              error._tag === "Some"
-                ? [error.value.error, error.value.error_description].filter(Boolean).join(": ")
-                : ""
-            return yield* failure(
-              "BadCredentials",
-              `IMS refused the credentials (HTTP ${response.status}${detail ? `, ${detail}` : ""}): check HITSTREAM_CLIENT_ID, the client secret and the scopes against the Developer Console project's OAuth Server-to-Server credential`,
-              response.status
-            )
-          }
-          const token = yield* Schema.decodeUnknownEffect(TokenResponse)(body).pipe(
-            Effect.mapError(() =>
-              failure("InvalidResponse", `IMS at ${auth.tokenUrl} answered 200 without an access_token`)
-            )
-          )
-          return token
-        }).pipe(
-          // IMS outages are usually short: retry with backoff, then let the reconnect policy space
-          // the next try. Credentials that IMS refused are not retried.
-          Effect.retry({
-            schedule: Schedule.exponential(Duration.seconds(1), 2).pipe(Schedule.upTo({ times: 6 })),
-            while: (e) => e.reason === "ImsUnavailable"
-          })
-        )
-
-        const refresh = Effect.gen(function* () {
-          const token = yield* fetchOnce
-          const now = yield* Clock.currentTimeMillis
-          fetches++
-          cached = {
-            token: Redacted.make(token.access_token, { label: "access_token" }),
-            refreshAt: now + token.expires_in * 1000 * 0.8
-          }
-          yield* Effect.logDebug("fetched a new access token", { expiresIn: token.expires_in })
-          return cached.token
-        }).pipe(Effect.withSpan("TokenProvider.refresh"))
-
-        const get = lock.withPermits(1)(
-          Effect.gen(function* () {
-            const now = yield* Clock.currentTimeMillis
-            if (cached !== undefined && now < cached.refreshAt) return cached.token
-            return yield* refresh
-          })
-        )
-
+/**
+ * Client credentials against `tokenUrl`, or the static token, as the configuration says.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<TokenProvider, never, LiveStreamConfig | HttpClient.HttpClient> =
+  Layer.effect(
+    TokenProvider,
+    Effect.gen(function* () {
+      const config = yield* LiveStreamConfig
+      const auth = config.auth
+      if (auth._tag === "StaticToken") {
         return TokenProvider.of({
-          get,
-          invalidate: Effect.sync(() => {
-            cached = undefined
-          }),
-          fetches: Effect.sync(() => fetches)
+          get: Effect.succeed(auth.accessToken),
+          invalidate: Effect.void,
+          fetches: Effect.succeed(0)
         })
+      }
+      const client = yield* configuredHttpClient
+      const lock = yield* Semaphore.make(1)
+      let cached: { token: Redacted.Redacted<string>; refreshAt: number } | undefined
+      let fetches = 0
+
+      const reasons = { BadCredentials, ImsUnavailable, InvalidResponse }
+      const failure = (reason: AuthErrorReason["_tag"], message: string, status?: number) =>
+        new AuthError({ reason: new reasons[reason]({ message: RedactedUrl.redactText(message), status }) })
+
+      const fetchOnce = Effect.gen(function* () {
+        const request = HttpClientRequest.post(auth.tokenUrl).pipe(
+          HttpClientRequest.bodyUrlParams({
+            grant_type: "client_credentials",
+            client_id: config.clientId,
+            client_secret: Redacted.value(auth.clientSecret),
+            scope: auth.scopes.join(",")
+          }),
+          HttpClientRequest.acceptJson
+        )
+        const response = yield* client.execute(request).pipe(
+          Effect.mapError((e) =>
+            failure("ImsUnavailable", `cannot reach IMS at ${auth.tokenUrl}: ${e.reason._tag}`)
+          ),
+          Effect.scoped
+        )
+        const body = yield* response.json.pipe(Effect.orElseSucceed(() => undefined))
+        if (response.status >= 500) {
+          return yield* failure(
+            "ImsUnavailable",
+            `IMS at ${auth.tokenUrl} answered ${response.status}`,
+            response.status
+          )
+        }
+        if (response.status !== 200) {
+          const error = Schema.decodeUnknownOption(ImsError)(body)
+          const detail =
+            error._tag === "Some"
+              ? [error.value.error, error.value.error_description].filter(Boolean).join(": ")
+              : ""
+          return yield* failure(
+            "BadCredentials",
+            `IMS refused the credentials (HTTP ${response.status}${detail ? `, ${detail}` : ""}): check HITSTREAM_CLIENT_ID, the client secret and the scopes against the Developer Console project's OAuth Server-to-Server credential`,
+            response.status
+          )
+        }
+        const token = yield* Schema.decodeUnknownEffect(TokenResponse)(body).pipe(
+          Effect.mapError(() =>
+            failure("InvalidResponse", `IMS at ${auth.tokenUrl} answered 200 without an access_token`)
+          )
+        )
+        return token
+      }).pipe(
+        // IMS outages are usually short: retry with backoff, then let the reconnect policy space
+        // the next try. Credentials that IMS refused are not retried.
+        Effect.retry({
+          schedule: Schedule.exponential(Duration.seconds(1), 2).pipe(Schedule.upTo({ times: 6 })),
+          while: (e) => e.reason._tag === "ImsUnavailable"
+        })
+      )
+
+      const refresh = Effect.gen(function* () {
+        const token = yield* fetchOnce
+        const now = yield* Clock.currentTimeMillis
+        fetches++
+        cached = {
+          token: Redacted.make(token.access_token, { label: "access_token" }),
+          refreshAt: now + token.expires_in * 1000 * 0.8
+        }
+        yield* Effect.logDebug("fetched a new access token", { expiresIn: token.expires_in })
+        return cached.token
+      }).pipe(Effect.withSpan("TokenProvider.refresh"))
+
+      const get = lock.withPermits(1)(
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          if (cached !== undefined && now < cached.refreshAt) return cached.token
+          return yield* refresh
+        })
+      )
+
+      return TokenProvider.of({
+        get,
+        invalidate: Effect.sync(() => {
+          cached = undefined
+        }),
+        fetches: Effect.sync(() => fetches)
       })
-    )
-}
+    })
+  )

@@ -88,13 +88,15 @@ describe("Connection: headers sent", () => {
         }).pipe(
           Effect.withSpan("caller"),
           Effect.provide(
-            NodeLiveStream.layer({
-              url: `${base}/api/1/stream/x`,
-              clientId: "client-1",
-              clientSecret: Redacted.make("secret"),
-              tokenUrl: `${base}/ims/token/v3`,
-              tracePropagation
-            })
+            NodeLiveStream.layerParts(
+              LiveStreamConfig.layer({
+                url: `${base}/api/1/stream/x`,
+                clientId: "client-1",
+                clientSecret: Redacted.make("secret"),
+                tokenUrl: `${base}/ims/token/v3`,
+                tracePropagation
+              })
+            )
           )
         )
         assert.deepStrictEqual(
@@ -123,13 +125,15 @@ describe("Connection: a response Node cannot parse", () => {
       const { base, seen } = yield* server(hugeLocation)
       const logs = collectLogs()
       const layer = () =>
-        NodeLiveStream.layer({
-          url: `${base}/api/1/stream/x`,
-          clientId: "client-1",
-          accessToken: "tok",
-          minReconnectDelay: "100ms",
-          maxReconnectDelay: "1s"
-        })
+        NodeLiveStream.layerParts(
+          LiveStreamConfig.layer({
+            url: `${base}/api/1/stream/x`,
+            clientId: "client-1",
+            accessToken: "tok",
+            minReconnectDelay: "100ms",
+            maxReconnectDelay: "1s"
+          })
+        )
       const [first, second] = yield* Effect.gen(function* () {
         const connection = yield* Connection.Connection
         return [
@@ -181,7 +185,9 @@ describe("Connection: a response Node cannot parse", () => {
       const exit = yield* Effect.exit(
         Effect.flatMap(Connection.Connection, (c) => Effect.scoped(c.open(0))).pipe(
           Effect.provide(
-            NodeLiveStream.layer({ url: `${base}/api/1/stream/x`, clientId: "c", accessToken: "tok" })
+            NodeLiveStream.layerParts(
+              LiveStreamConfig.layer({ url: `${base}/api/1/stream/x`, clientId: "c", accessToken: "tok" })
+            )
           )
         )
       )
@@ -228,7 +234,7 @@ describe("URLs with credentials", () => {
         }).pipe(
           Effect.provide(
             NodeLiveStream.layerWith(
-              LiveStreamConfig.LiveStreamConfig.layer({
+              LiveStreamConfig.layer({
                 url,
                 clientId: sim.clientId,
                 clientSecret: sim.clientSecret,
@@ -277,11 +283,13 @@ describe("URLs with credentials", () => {
       const error = yield* Effect.flip(
         Effect.flatMap(Connection.Connection, (c) => Effect.scoped(c.open(0))).pipe(
           Effect.provide(
-            NodeLiveStream.layer({
-              url: withUserinfo(`${base}/api/1/stream/x`),
-              clientId: "c",
-              accessToken: "tok"
-            })
+            NodeLiveStream.layerParts(
+              LiveStreamConfig.layer({
+                url: withUserinfo(`${base}/api/1/stream/x`),
+                clientId: "c",
+                accessToken: "tok"
+              })
+            )
           )
         )
       )

@@ -137,12 +137,12 @@ describe("LiveStream reconnect spacing (TestClock)", () => {
       Effect.gen(function* () {
         const config = yield* configFor(connections, min, min * 10)
         const events: Array<Event> = []
-        const layer = LiveStream.LiveStream.layer.pipe(
+        const layer = LiveStream.layer.pipe(
           Layer.provide([
             testConnection(scripts, events),
             tokens,
-            ConnectionJournal.ConnectionJournal.layerMemory,
-            LiveStreamConfig.LiveStreamConfig.layerValue(config)
+            ConnectionJournal.layerMemory,
+            LiveStreamConfig.layerValue(config)
           ])
         )
         let service: LiveStream.LiveStream["Service"] | undefined
@@ -217,12 +217,12 @@ const runScript = (script: ReadonlyArray<Scripted>, input: Record<string, unknow
     })
     const events: Array<Event> = []
     const logs = captureLogs()
-    const layer = LiveStream.LiveStream.layer.pipe(
+    const layer = LiveStream.layer.pipe(
       Layer.provide([
         testConnection([script], events),
         tokens,
-        ConnectionJournal.ConnectionJournal.layerMemory,
-        LiveStreamConfig.LiveStreamConfig.layerValue(config)
+        ConnectionJournal.layerMemory,
+        LiveStreamConfig.layerValue(config)
       ])
     )
     return { config, events, logs, layer }

@@ -37,13 +37,13 @@ type Open = Connection.Connection["Service"]["open"]
 
 /** LiveStream over a scripted `open`, with the memory journal exposed for inspection. */
 const layerFor = (open: Open, config: Config.ClientConfig) =>
-  LiveStream.LiveStream.layer.pipe(
+  LiveStream.layer.pipe(
     Layer.provideMerge(
       Layer.mergeAll(
         Layer.succeed(Connection.Connection, Connection.Connection.of({ open, enable: Effect.succeed("") })),
         tokens,
-        ConnectionJournal.ConnectionJournal.layerMemory,
-        LiveStreamConfig.LiveStreamConfig.layerValue(config)
+        ConnectionJournal.layerMemory,
+        LiveStreamConfig.layerValue(config)
       )
     )
   )
@@ -123,7 +123,7 @@ describe("LiveStream supervision", () => {
           const live = yield* LiveStream.LiveStream
           return yield* Stream.runDrain(live.hits)
         }).pipe(
-          Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config))),
+          Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.layerValue(config))),
           Effect.timeout("10 seconds"),
           Effect.exit
         )
@@ -173,9 +173,7 @@ describe("Retry-After against the simulator", () => {
           assert.include(reason, `HTTP ${status}`)
           assert.match(reason, /the server asked for \d s/)
           return hits
-        }).pipe(
-          Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config)))
-        )
+        }).pipe(Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.layerValue(config))))
         assert.strictEqual(hits.length, 5)
         const log = yield* sim.log
         assert.strictEqual(log.length, 2)

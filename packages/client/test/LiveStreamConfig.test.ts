@@ -34,7 +34,7 @@ describe("LiveStreamConfig.layer and NodeLiveStream.layer", () => {
     Effect.gen(function* () {
       const input = { ...base, ...overrides }
       for (const error of [
-        yield* buildError(LiveStreamConfig.LiveStreamConfig.layer(input)),
+        yield* buildError(LiveStreamConfig.layer(input)),
         yield* buildError(NodeLiveStream.layer(input))
       ]) {
         assert.strictEqual(error._tag, "ConfigError")

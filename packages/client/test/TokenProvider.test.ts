@@ -14,8 +14,8 @@ const withTokens = <A, E>(
   Effect.gen(function* () {
     const sim = yield* Simulator.Simulator
     const config = yield* clientConfig(sim, overrides)
-    const layer = TokenProvider.TokenProvider.layer.pipe(
-      Layer.provide([LiveStreamConfig.LiveStreamConfig.layerValue(config), NodeLiveStream.httpClient])
+    const layer = TokenProvider.layer.pipe(
+      Layer.provide([LiveStreamConfig.layerValue(config), NodeLiveStream.httpClient])
     )
     return yield* Effect.gen(function* () {
       return yield* f(yield* TokenProvider.TokenProvider)
@@ -55,7 +55,7 @@ describe("TokenProvider", () => {
     withTokens({}, { clientSecret: "not-the-secret" }, (tokens) =>
       Effect.gen(function* () {
         const error = yield* Effect.flip(tokens.get)
-        assert.strictEqual(error.reason, "BadCredentials")
+        assert.strictEqual(error.reason._tag, "BadCredentials")
         assert.isTrue(error.fatal)
         assert.include(error.message, "invalid_client")
         assert.notInclude(error.message, "not-the-secret")
@@ -73,8 +73,8 @@ describe("TokenProvider", () => {
           clientSecret: "s",
           tokenUrl: "http://127.0.0.1:9/ims/token/v3"
         })
-        const layer = TokenProvider.TokenProvider.layer.pipe(
-          Layer.provide([LiveStreamConfig.LiveStreamConfig.layerValue(config), NodeLiveStream.httpClient])
+        const layer = TokenProvider.layer.pipe(
+          Layer.provide([LiveStreamConfig.layerValue(config), NodeLiveStream.httpClient])
         )
         const fiber = yield* Effect.gen(function* () {
           return yield* Effect.flip((yield* TokenProvider.TokenProvider).get)
@@ -86,7 +86,7 @@ describe("TokenProvider", () => {
           yield* TestClock.adjust("1 second")
         }
         const error = yield* Fiber.join(fiber)
-        assert.strictEqual(error.reason, "ImsUnavailable")
+        assert.strictEqual(error.reason._tag, "ImsUnavailable")
         assert.isFalse(error.fatal)
         assert.isAtLeast((yield* Clock.currentTimeMillis) - started, 60_000, "1+2+4+8+16+32 s of backoff")
       })

@@ -36,13 +36,13 @@ export const withClient = <A, E>(
     | import("../src/Connection.ts").Connection
     | import("../src/TokenProvider.ts").TokenProvider
   >,
-  journal: Layer.Layer<ConnectionJournal.ConnectionJournal> = ConnectionJournal.ConnectionJournal.layerMemory
+  journal: Layer.Layer<ConnectionJournal.ConnectionJournal> = ConnectionJournal.layerMemory
 ) =>
   Effect.gen(function* () {
     const sim = yield* Simulator.Simulator
     const config = yield* clientConfig(sim, typeof overrides === "function" ? overrides(sim) : overrides)
     return yield* f(sim).pipe(
-      Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.LiveStreamConfig.layerValue(config), journal))
+      Effect.provide(NodeLiveStream.layerParts(LiveStreamConfig.layerValue(config), journal))
     )
   }).pipe(Effect.provide(Simulator.Simulator.layer({ gracePeriod: 200, ...simOptions })))
 

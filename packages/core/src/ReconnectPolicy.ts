@@ -92,26 +92,120 @@ export interface Decision {
   readonly retryAfterCapped: boolean
 }
 
+const fatalFields = {
+  status: Schema.Number,
+  /** The server's `error_description` (or the start of its body), when it sent one. */
+  description: Schema.optional(Schema.String),
+  message: Schema.String
+}
+
 /**
- * Why the stream cannot go on: a status that retrying cannot fix.
+ * 400: the stream refused a request parameter.
+ *
+ * @since 0.1.0
+ */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", fatalFields) {}
+
+/**
+ * 404: the endpoint is unknown, or was disabled after 90 days without a client.
+ *
+ * @since 0.1.0
+ */
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", fatalFields) {}
+
+/**
+ * 405: the request was not a GET (a client bug).
+ *
+ * @since 0.1.0
+ */
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()(
+  "MethodNotAllowed",
+  fatalFields
+) {}
+
+/**
+ * 406: the request's Accept-Encoding lacked gzip (a client bug, or a proxy rewrote it).
+ *
+ * @since 0.1.0
+ */
+export class NotAcceptable extends Schema.TaggedError<NotAcceptable>()("NotAcceptable", fatalFields) {}
+
+/**
+ * 424: the stream is not enabled for the current API version.
+ *
+ * @since 0.1.0
+ */
+export class ApiVersionNotEnabled extends Schema.TaggedError<ApiVersionNotEnabled>()(
+  "ApiVersionNotEnabled",
+  fatalFields
+) {}
+
+/**
+ * 505: the server accepts HTTP/1.1 only.
+ *
+ * @since 0.1.0
+ */
+export class HttpVersionNotSupported extends Schema.TaggedError<HttpVersionNotSupported>()(
+  "HttpVersionNotSupported",
+  fatalFields
+) {}
+
+/**
+ * 401 that a fresh token cannot fix: several in a row after new tokens, or one to a static token.
+ *
+ * @since 0.1.0
+ */
+export class AuthRejected extends Schema.TaggedError<AuthRejected>()("AuthRejected", fatalFields) {}
+
+/**
+ * Another 4xx that retrying cannot fix.
+ *
+ * @since 0.1.0
+ */
+export class UnexpectedStatus extends Schema.TaggedError<UnexpectedStatus>()(
+  "UnexpectedStatus",
+  fatalFields
+) {}
+
+/**
+ * Why the stream cannot go on, one tagged class per cause: match them with
+ * `Effect.catchReason("StreamFatalError", "NotFound", ...)`.
+ *
+ * @since 0.1.0
+ */
+export const StreamFatalReason = Schema.Union([
+  BadRequest,
+  NotFound,
+  MethodNotAllowed,
+  NotAcceptable,
+  ApiVersionNotEnabled,
+  HttpVersionNotSupported,
+  AuthRejected,
+  UnexpectedStatus
+])
+
+/**
+ * @since 0.1.0
+ */
+export type StreamFatalReason = typeof StreamFatalReason.Type
+
+/**
+ * Why the stream cannot go on: a status that retrying cannot fix. The `reason` says which, with
+ * the status, the server's description and a message saying what to fix (also the error's).
  *
  * @since 0.1.0
  */
 export class StreamFatalError extends Schema.TaggedError<StreamFatalError>()("StreamFatalError", {
-  reason: Schema.Literals([
-    "BadRequest",
-    "NotFound",
-    "MethodNotAllowed",
-    "NotAcceptable",
-    "ApiVersionNotEnabled",
-    "HttpVersionNotSupported",
-    "AuthRejected",
-    "UnexpectedStatus"
-  ]),
-  status: Schema.Number,
-  description: Schema.optional(Schema.String),
-  message: Schema.String
-}) {}
+  reason: StreamFatalReason
+}) {
+  override get message(): string {
+    return this.reason.message
+  }
+  /** The HTTP status that ended the stream. */
+  get status(): number {
+    return this.reason.status
+  }
+}
 
 /**
  * The policy's options, in milliseconds once validated.
@@ -268,7 +362,34 @@ export interface State {
  */
 export const initialState: State = { failures: 0, authFailures: 0 }
 
-const fatalStatuses: Record<number, { reason: StreamFatalError["reason"]; fix: string }> = {
+type FatalReasonTag = StreamFatalReason["_tag"]
+
+interface FatalFields {
+  readonly status: number
+  readonly description?: string | undefined
+  readonly message: string
+}
+
+const reasons: Record<FatalReasonTag, new (fields: FatalFields) => StreamFatalReason> = {
+  BadRequest,
+  NotFound,
+  MethodNotAllowed,
+  NotAcceptable,
+  ApiVersionNotEnabled,
+  HttpVersionNotSupported,
+  AuthRejected,
+  UnexpectedStatus
+}
+
+/**
+ * The fatal error for a reason, by its tag.
+ *
+ * @since 0.1.0
+ */
+export const fatal = (reason: FatalReasonTag, fields: FatalFields): StreamFatalError =>
+  new StreamFatalError({ reason: new reasons[reason](fields) })
+
+const fatalStatuses: Record<number, { reason: FatalReasonTag; fix: string }> = {
   400: {
     reason: "BadRequest",
     fix: "The stream rejected a request parameter. Check maxConnections (1 to 8, the same value on every client), reset (smallest or largest), smoothing (1) and smoothingBucketSize (1 to 7200)."
@@ -389,8 +510,7 @@ export const fatalFor = (status: number, description?: string): StreamFatalError
   const unexpected = status >= 400 && status < 500 && !retryable4xx.has(status)
   if (known === undefined && !unexpected) return undefined
   const detail = description ? ` The server said: ${description}` : ""
-  return new StreamFatalError({
-    reason: known?.reason ?? "UnexpectedStatus",
+  return fatal(known?.reason ?? "UnexpectedStatus", {
     status,
     description,
     message: known
@@ -414,13 +534,12 @@ export const step = (
   let authFailures = state.authFailures
   let refreshToken = false
   if (end._tag === "HttpStatus") {
-    const fatal = fatalFor(end.status, end.description)
-    if (fatal) return fatal
+    const fatalError = fatalFor(end.status, end.description)
+    if (fatalError) return fatalError
     if (end.status === 401) {
       const said = end.description ? ` The server said: ${end.description}` : ""
       if (options.staticToken === true) {
-        return new StreamFatalError({
-          reason: "AuthRejected",
+        return fatal("AuthRejected", {
           status: 401,
           description: end.description,
           message:
@@ -431,8 +550,7 @@ export const step = (
       }
       authFailures++
       if (authFailures > options.maxAuthFailures) {
-        return new StreamFatalError({
-          reason: "AuthRejected",
+        return fatal("AuthRejected", {
           status: 401,
           description: end.description,
           message:

@@ -323,7 +323,7 @@ describe("ReconnectPolicy", () => {
     )
     assert.instanceOf(result, ReconnectPolicy.StreamFatalError)
     const error = result as ReconnectPolicy.StreamFatalError
-    assert.strictEqual(error.reason, "AuthRejected")
+    assert.strictEqual(error.reason._tag, "AuthRejected")
     assert.include(error.message, "static tokens cannot refresh")
     assert.include(error.message, "client credentials")
     assert.include(error.message, "token expired")
@@ -432,7 +432,7 @@ describe("ReconnectPolicy", () => {
     )
     assert.instanceOf(result, ReconnectPolicy.StreamFatalError)
     const error = result as ReconnectPolicy.StreamFatalError
-    assert.strictEqual(error.reason, reason)
+    assert.strictEqual(error.reason._tag, reason)
     assert.include(error.message, hint)
     assert.include(error.message, "from server")
   })
