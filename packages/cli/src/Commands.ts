@@ -200,7 +200,7 @@ export const run = Command.make(
           )
     yield* Effect.gen(function* () {
       for (const warning of warnings) yield* Effect.logWarning(warning)
-      const sink = Option.getOrUndefined(yield* Fleet.sink) ?? (yield* openSink(program, line))
+      const sink = Option.getOrUndefined(yield* wired.sink) ?? (yield* openSink(program, line))
       yield* runStream({
         sink,
         limit,

@@ -18,7 +18,7 @@
 import { ConnectionJournal } from "@hitstream/client"
 import { Config } from "@hitstream/core"
 import { FleetBucket, FleetJournal, JetStreamSink, NatsClient, SlotLeases } from "@hitstream/nats"
-import { Context, Duration, Effect, Layer, Metric, Option, Redacted, Schedule } from "effect"
+import { Duration, Effect, Layer, Metric, Option, Redacted, Schedule } from "effect"
 import { readFile } from "node:fs/promises"
 import { hostname } from "node:os"
 import { flagName, named, SettingsError } from "./Settings.ts"
@@ -86,13 +86,6 @@ export const credentials = (options: Options) =>
     }
     return { _tag: "None" } as NatsClient.Credentials
   })
-
-/**
- * The JetStream sink, when `--sink` names NATS.
- *
- * @since 0.1.0
- */
-export class NatsSink extends Context.Service<NatsSink, SinkShape>()("@hitstream/cli/Fleet/NatsSink") {}
 
 const processId = () => {
   const host =
@@ -166,7 +159,8 @@ export const wire = <E>(
     if (options.sink === undefined && options.fleet === undefined) {
       return {
         client,
-        journal: fileJournal as Layer.Layer<ConnectionJournal.ConnectionJournal, WireError<E>>
+        journal: fileJournal as Layer.Layer<ConnectionJournal.ConnectionJournal, WireError<E>>,
+        sink: Effect.succeed(Option.none<SinkShape>())
       }
     }
     const credentials_ = yield* credentials(options)
@@ -224,11 +218,13 @@ export const wire = <E>(
             })
           )
 
+    // The sink is opened with the layers (one NATS connection for everything) and handed to the
+    // command through `sink`: the layers the journal travels in may expose only `LiveStream`.
+    let opened: SinkShape | undefined
     const sinkLayer =
       sinkOptions === undefined
         ? Layer.empty
-        : Layer.effect(
-            NatsSink,
+        : Layer.effectDiscard(
             Effect.gen(function* () {
               const backfill = Duration.toMillis(Duration.minutes(10))
               const sink = yield* JetStreamSink.make({
@@ -239,12 +235,12 @@ export const wire = <E>(
               }).pipe(Effect.catchTag("NatsConfigError", (e) => Effect.fail(settingsError(e))))
               const sinkError = (e: JetStreamSink.JetStreamSinkError) =>
                 new SinkError({ target: `JetStream stream ${e.stream}`, message: e.message })
-              return NatsSink.of({
+              opened = {
                 write: (hits) => sink.write(hits).pipe(Effect.mapError(sinkError)),
                 close: sink.flush.pipe(Effect.mapError(sinkError)),
                 written: sink.written,
                 broken: Effect.never
-              })
+              }
             })
           )
 
@@ -260,12 +256,10 @@ export const wire = <E>(
       Layer.provideMerge(fleetServices),
       Layer.provideMerge(natsLayer)
     ) as unknown as Layer.Layer<ConnectionJournal.ConnectionJournal, WireError<E>>
-    return { client: fleetClient, journal }
+    return {
+      client: fleetClient,
+      journal,
+      /** The JetStream sink once the layers are built, when `--sink` names NATS. */
+      sink: Effect.sync(() => Option.fromNullishOr(opened))
+    }
   })
-
-/**
- * The JetStream sink, when the program was wired with one.
- *
- * @since 0.1.0
- */
-export const sink = Effect.serviceOption(NatsSink)
