@@ -75,9 +75,10 @@ export interface Options {
   /** Scripted answers of the token endpoint, one per token request. */
   readonly imsScenario: ReadonlyArray<Scenario.ImsStep>
   /**
-   * Compress the first `totalHits` hits once, at start, and serve a connection that starts the
-   * stream with every partition from that buffer (then end it cleanly): for benchmarks, so that
-   * what is measured is the client, not the simulator. Scripted steps do not apply.
+   * Compress the first `totalHits` hits once, at start, and serve every connection that holds
+   * every partition (a lone client) all of them from that buffer, then end it cleanly: for
+   * benchmarks, so that what is measured is the client, not the simulator. Positions and
+   * scripted steps do not apply.
    */
   readonly preload: boolean
   /** Keep the ground truth of hits sent, for `/_sim/sent` (compact: ranges per partition). */

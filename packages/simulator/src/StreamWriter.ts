@@ -375,15 +375,11 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
       stopped = true
     })
     const body =
-      ctx.preloaded !== undefined && step === undefined && isFresh(group, member)
+      ctx.preloaded !== undefined && step === undefined && member.partitions.length === rules.partitions
         ? servePreloaded(ctx, ctx.preloaded, settle, queue)
         : pump
     return Effect.raceFirst(body, closed)
   })
-
-// A member that starts the stream with every partition from the first hit: the preloaded body fits.
-const isFresh = (group: StreamModel.Group, member: StreamModel.Member) =>
-  member.partitions.length === group.partitions.length && group.partitions.every((p) => p.start === 0)
 
 const servePreloaded = (ctx: Context, body: Buffer, settle: () => void, queue: Array<Batch>) =>
   Effect.sync(() => {

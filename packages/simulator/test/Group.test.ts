@@ -28,6 +28,30 @@ describe("Simulator: consumer group and ground truth", () => {
     )
   )
 
+  it.live("preload (the benchmarks): every lone connection gets the whole buffer, then a clean end", () =>
+    withSimulator({ rate: Number.POSITIVE_INFINITY, totalHits: 300, preload: true, gracePeriod: 0 }, (sim) =>
+      Effect.gen(function* () {
+        const headers = yield* credentials(sim)
+        for (let i = 0; i < 2; i++) {
+          const reply = yield* get(sim.streamUrl(), { headers, within: 5000 })
+          assert.strictEqual(reply.ended, "end")
+          assert.deepStrictEqual(
+            records(reply.raw).map(indexOf),
+            Array.from({ length: 300 }, (_, n) => n)
+          )
+        }
+        const log = yield* sim.settledLog
+        assert.deepStrictEqual(
+          log.map((a) => [a.hitsSent, a.end]),
+          [
+            [300, "ended"],
+            [300, "ended"]
+          ]
+        )
+      })
+    )
+  )
+
   it.live(
     "a dropped member's partitions stay undelivered for the grace period, then move with a backfill",
     () =>
