@@ -25,6 +25,7 @@ import { ReconnectPolicy, RedactedUrl } from "@hitstream/core"
 import { Clock, Context, Effect, Layer, Redacted, Schema, Scope, Stream } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { httpClient as configuredHttpClient, LiveStreamConfig } from "./LiveStreamConfig.ts"
+import * as Network from "./Network.ts"
 import { type AuthError, TokenProvider } from "./TokenProvider.ts"
 
 /**
@@ -122,7 +123,7 @@ export class EnableError extends Schema.TaggedError<EnableError>()("EnableError"
 /**
  * @since 0.1.0
  */
-export type ConnectError = ConnectionRefused | RedirectRejected | AuthError
+export type ConnectError = ConnectionRefused | RedirectRejected | AuthError | Network.NetworkRejected
 
 /**
  * An open stream: the URL that answered 200 (after redirects, redacted for display) and its
@@ -238,7 +239,7 @@ export class Connection extends Context.Service<
     /** One attempt: redirects followed, status classified, the body open until the scope closes. */
     readonly open: (slot: number) => Effect.Effect<ConnectionBody, ConnectError, Scope.Scope>
     /** Enables the stream for the current API version (the fix for a 424); the server's message. */
-    readonly enable: Effect.Effect<string, EnableError | AuthError>
+    readonly enable: Effect.Effect<string, EnableError | AuthError | Network.NetworkRejected>
   }
 >()("@hitstream/client/Connection") {}
 
@@ -282,9 +283,14 @@ export const layer: Layer.Layer<Connection, never, LiveStreamConfig | TokenProvi
           if (code !== undefined)
             return protocolError(slot, shown, code, `${protocolProblem(code)}; cause: ${causeOf(error)}`)
           lastProtocolError.delete(slot)
+          // A certificate or a proxy refusal is fatal (the token was not sent); any other
+          // failure is a loss, named (DNS, the proxy's 502, a reset) for the log.
+          const failed = Network.classify(error, shown, "The token")
+          if (failed?._tag === "Rejected") return failed.error
+          const cause = failed?.message ?? causeOf(error)
           return refused(
-            ReconnectPolicy.ConnectionEnd.NetworkError({ streamedMillis: 0, message: causeOf(error) }),
-            `cannot connect to ${shown}: ${causeOf(error)}`
+            ReconnectPolicy.ConnectionEnd.NetworkError({ streamedMillis: 0, message: cause }),
+            `cannot connect to ${shown}: ${cause}`
           )
         }
 

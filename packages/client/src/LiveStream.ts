@@ -37,6 +37,7 @@ import { Connection, type RedirectRejected } from "./Connection.ts"
 import * as ConnectionJournal from "./ConnectionJournal.ts"
 import { metrics, outcomeOf } from "./LiveStreamMetrics.ts"
 import { LiveStreamConfig } from "./LiveStreamConfig.ts"
+import type { NetworkRejected } from "./Network.ts"
 import * as SlotAttempt from "./SlotAttempt.ts"
 import { SlotLease } from "./SlotLease.ts"
 import * as Slots from "./SlotStatus.ts"
@@ -96,6 +97,7 @@ export type LiveStreamError =
   | ReconnectPolicy.StreamFatalError
   | RedirectRejected
   | AuthError
+  | NetworkRejected
   | LiveStreamDefect
 
 /**

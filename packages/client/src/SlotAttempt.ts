@@ -20,6 +20,7 @@ import { Clock, Duration, Effect, Exit, Metric, Queue, Schedule, Stream } from "
 import type { Connection, ConnectionLost, RedirectRejected } from "./Connection.ts"
 import type { ConnectionJournal } from "./ConnectionJournal.ts"
 import type { LiveStreamConfig } from "./LiveStreamConfig.ts"
+import type { NetworkRejected } from "./Network.ts"
 import { metrics } from "./LiveStreamMetrics.ts"
 import type { Board } from "./SlotStatus.ts"
 import type { AuthError } from "./TokenProvider.ts"
@@ -61,7 +62,7 @@ export const make =
     slot: number,
     queue: Queue.Queue<Hit.Hit, E>,
     lostAt: number | undefined
-  ): Effect.Effect<Outcome, RedirectRejected | AuthError> =>
+  ): Effect.Effect<Outcome, RedirectRejected | AuthError | NetworkRejected> =>
     Effect.gen(function* () {
       const counts = board.counts[slot]
       counts.attempts++

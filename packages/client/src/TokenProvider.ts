@@ -17,6 +17,7 @@ import { RedactedUrl } from "@hitstream/core"
 import { Clock, Context, Duration, Effect, Layer, Redacted, Schedule, Schema, Semaphore } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import { httpClient as configuredHttpClient, LiveStreamConfig } from "./LiveStreamConfig.ts"
+import * as Network from "./Network.ts"
 
 const reasonFields = {
   /** The HTTP status IMS answered with, when it answered. */
@@ -93,7 +94,7 @@ export class TokenProvider extends Context.Service<
   TokenProvider,
   {
     /** A valid token: the cached one, or a new one when it is missing, old or invalidated. */
-    readonly get: Effect.Effect<Redacted.Redacted<string>, AuthError>
+    readonly get: Effect.Effect<Redacted.Redacted<string>, AuthError | Network.NetworkRejected>
     /** Forget the cached token: the next `get` fetches a new one. */
     readonly invalidate: Effect.Effect<void>
     /** How many tokens were fetched so far (for status and tests). */
@@ -139,9 +140,17 @@ export const layer: Layer.Layer<TokenProvider, never, LiveStreamConfig | HttpCli
           HttpClientRequest.acceptJson
         )
         const response = yield* client.execute(request).pipe(
-          Effect.mapError((e) =>
-            failure("ImsUnavailable", `cannot reach IMS at ${auth.tokenUrl}: ${e.reason._tag}`)
-          ),
+          // A certificate that does not verify, or a proxy that refuses, is fatal: the handshake
+          // failed before the secret was sent, and waiting cannot fix it.
+          Effect.mapError((e) => {
+            const failed = Network.classify(e, auth.tokenUrl, "The client secret")
+            return failed?._tag === "Rejected"
+              ? failed.error
+              : failure(
+                  "ImsUnavailable",
+                  `cannot reach IMS at ${auth.tokenUrl}: ${failed?.message ?? e.reason._tag}`
+                )
+          }),
           Effect.scoped
         )
         const body = yield* response.json.pipe(Effect.orElseSucceed(() => undefined))
@@ -175,7 +184,7 @@ export const layer: Layer.Layer<TokenProvider, never, LiveStreamConfig | HttpCli
         // the next try. Credentials that IMS refused are not retried.
         Effect.retry({
           schedule: Schedule.exponential(Duration.seconds(1), 2).pipe(Schedule.upTo({ times: 6 })),
-          while: (e) => e.reason._tag === "ImsUnavailable"
+          while: (e) => e._tag === "AuthError" && e.reason._tag === "ImsUnavailable"
         })
       )
 

@@ -32,6 +32,11 @@ export * as NodeLiveStream from "./NodeLiveStream.ts"
 /**
  * @since 0.1.0
  */
+export * as Network from "./Network.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as Reorder from "./Reorder.ts"
 
 /**
