@@ -34,3 +34,8 @@ export * as FleetJournal from "./FleetJournal.ts"
  * @since 0.1.0
  */
 export * as SlotLeases from "./SlotLeases.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as JetStreamStream from "./JetStreamStream.ts"
