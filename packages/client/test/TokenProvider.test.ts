@@ -56,7 +56,7 @@ describe("TokenProvider", () => {
       Effect.gen(function* () {
         const error = yield* Effect.flip(tokens.get)
         assert.strictEqual(error.reason._tag, "BadCredentials")
-        assert.isTrue(error.fatal)
+        assert.isTrue(error._tag === "AuthError" && error.fatal)
         assert.include(error.message, "invalid_client")
         assert.notInclude(error.message, "not-the-secret")
       })
@@ -87,7 +87,7 @@ describe("TokenProvider", () => {
         }
         const error = yield* Fiber.join(fiber)
         assert.strictEqual(error.reason._tag, "ImsUnavailable")
-        assert.isFalse(error.fatal)
+        assert.isFalse(error._tag === "AuthError" && error.fatal)
         assert.isAtLeast((yield* Clock.currentTimeMillis) - started, 60_000, "1+2+4+8+16+32 s of backoff")
       })
   )
