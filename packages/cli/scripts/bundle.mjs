@@ -17,6 +17,8 @@ await build({
     file: join(root, "dist", "hitstream.bundle.js"),
     format: "esm",
     minify: true,
+    // One file: bin.ts's dynamic import (the program loads after V8's heap flags are set) is inlined.
+    codeSplitting: false,
     // CommonJS dependencies inside the bundle call `require` for Node's own modules.
     banner:
       'import { createRequire as __hitstreamRequire } from "node:module"; const require = __hitstreamRequire(import.meta.url);'

@@ -4,6 +4,11 @@
  *
  * @since 0.1.0
  */
-import { main } from "./Main.ts"
+// V8's heap sizing first (see NodeHeap.compactHeap): the program's modules are loaded after it,
+// because parsing and linking them is most of a start's allocations and would already have grown
+// the young generation. The bundle inlines the dynamic import (codeSplitting: false).
+import { compactHeap } from "@hitstream/client/NodeHeap"
 
+compactHeap()
+const { main } = await import("./Main.ts")
 main()

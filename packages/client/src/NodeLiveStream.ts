@@ -106,3 +106,10 @@ export const layerFromEnv: Layer.Layer<
  */
 export const fileJournal = (directory: string, key: string) =>
   ConnectionJournal.layerFile(directory, key).pipe(Layer.provide([NodeFileSystem.layer, NodePath.layer]))
+
+/**
+ * Keeps V8's heap near what the process holds (see `NodeHeap.compactHeap`).
+ *
+ * @since 0.1.0
+ */
+export const compactHeap = NodeHeap.compactHeap
