@@ -43,7 +43,7 @@ export const describeSlot = (status: LiveStream.SlotStatus, now: number, rate: n
       }`
     case "Waiting":
       return RedactedUrl.redactText(
-        `slot ${status.slot}: waiting until ${clockTime(s.until)} (in ${seconds(s.until - now)}): ${s.reason}${reconnects}`
+        `slot ${status.slot}: waiting until ${clockTime(DateTime.toEpochMillis(s.until))} (in ${seconds(DateTime.toEpochMillis(s.until) - now)}): ${s.reason}${reconnects}`
       )
     case "Failed":
       return RedactedUrl.redactText(`slot ${status.slot}: stopped: ${s.message}`)

@@ -22,6 +22,7 @@ import {
   Cause,
   Clock,
   Context,
+  DateTime,
   Duration,
   Effect,
   Fiber,
@@ -174,7 +175,7 @@ export const layer: Layer.Layer<
       yield* Effect.logWarning(`slot ${slot}: ${reason}, ${Math.ceil(remaining / 1000)} s to go`)
       yield* board.set(slot, {
         _tag: "Waiting",
-        until: startAt + remaining,
+        until: DateTime.makeUnsafe(startAt + remaining),
         reason,
         consecutiveFailures: 0,
         lostAt: undefined
@@ -222,10 +223,10 @@ export const layer: Layer.Layer<
           }
           yield* board.set(slot, {
             _tag: "Waiting",
-            until,
+            until: DateTime.makeUnsafe(until),
             reason: decision.reason,
             consecutiveFailures: decision.consecutiveFailures,
-            lostAt
+            lostAt: lostAt === undefined ? undefined : DateTime.makeUnsafe(lostAt)
           })
           yield* Effect.logInfo(
             `slot ${slot}: connection ended (${decision.reason}); reconnecting in ${(delayMillis / 1000).toFixed(1)} s` +

@@ -2,9 +2,10 @@
  * Optional bounded reordering by `timeGMT`, for consumers that need order across slots.
  *
  * With `maxConnections` > 1 each connection carries a share of the hits, grouped by visitor, and
- * the shares are out of order relative to each other. `byTime(window)` holds up to `window` hits
- * in a min-heap and releases the earliest whenever it is full, so hits less than `window` apart
- * in arrival come out in `timeGMT` order; memory stays bounded by `window`. Ties keep arrival
+ * the shares are out of order relative to each other. `byTimeWithin({ hits })` holds up to `hits`
+ * hits in a min-heap and releases the earliest whenever it is full, so hits less than `hits`
+ * apart in arrival come out in `timeGMT` order; memory stays bounded by `hits`. The window is a
+ * count, not a time: a quiet stream is not held back by a timer, and memory has a fixed bound. Ties keep arrival
  * order. Hits without `timeGMT` sort as time 0, first.
  *
  * @since 0.1.0
@@ -56,12 +57,12 @@ class Heap {
 }
 
 /**
- * Reorders hits by `timeGMT` within a window of `window` hits (at least 1).
+ * Reorders hits by `timeGMT` within a window of `hits` hits in arrival (at least 1).
  *
  * @since 0.1.0
  */
-export const byTime =
-  (window: number) =>
+export const byTimeWithin =
+  (window: { readonly hits: number }) =>
   <E, R>(self: Stream.Stream<Hit.Hit, E, R>): Stream.Stream<Hit.Hit, E, R> =>
     Stream.mapAccumArray(
       self,
@@ -70,7 +71,7 @@ export const byTime =
         const out: Array<Hit.Hit> = []
         for (const hit of hits) {
           state.heap.push({ time: hit.timeGMT ?? 0, seq: state.seq++, hit })
-          if (state.heap.items.length > Math.max(1, window)) out.push(state.heap.pop().hit)
+          if (state.heap.items.length > Math.max(1, window.hits)) out.push(state.heap.pop().hit)
         }
         return [state, out]
       },

@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { type Dedup, Framing, Hit, ReconnectPolicy } from "@hitstream/core"
-import { Clock, Duration, Effect, Exit, Metric, Queue, Schedule, Stream } from "effect"
+import { Clock, DateTime, Duration, Effect, Exit, Metric, Queue, Schedule, Stream } from "effect"
 import type { Connection, ConnectionLost, RedirectRejected } from "./Connection.ts"
 import type { ConnectionJournal } from "./ConnectionJournal.ts"
 import type { LiveStreamConfig } from "./LiveStreamConfig.ts"
@@ -71,7 +71,7 @@ export const make =
       yield* board.set(slot, {
         _tag: "Connecting",
         attempt: counts.attempts,
-        since: yield* Clock.currentTimeMillis
+        since: DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
       })
       // Registered first, so that it runs last: after the heartbeat has stopped. Only an
       // interruption needs it; every other end is recorded by the slot's loop.
@@ -118,7 +118,12 @@ export const make =
         counts.lastGapSeconds = gapMillis / 1000
         yield* Metric.update(Metric.withAttributes(metrics.gap, { slot: String(slot) }), gapMillis / 1000)
       }
-      yield* board.set(slot, { _tag: "Streaming", since: startedAt, url: body.url, gapMillis })
+      yield* board.set(slot, {
+        _tag: "Streaming",
+        since: DateTime.makeUnsafe(startedAt),
+        url: body.url,
+        gapMillis
+      })
       yield* Effect.logInfo(
         `slot ${slot}: streaming from ${body.url}` +
           (gapMillis === undefined ? "" : ` after ${(gapMillis / 1000).toFixed(1)} s without a stream`)

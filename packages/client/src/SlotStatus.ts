@@ -9,30 +9,32 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, SubscriptionRef } from "effect"
+import { DateTime, Duration, Effect, SubscriptionRef } from "effect"
 
 /**
- * What a slot is doing, for operators. Times are Unix milliseconds.
+ * What a slot is doing, for operators. Times are `DateTime.Utc` (read from the `Clock`, so the
+ * `TestClock` in tests); durations are milliseconds.
  *
  * @since 0.1.0
  */
 export type SlotState =
   | { readonly _tag: "Idle" }
-  | { readonly _tag: "Connecting"; readonly attempt: number; readonly since: number }
+  | { readonly _tag: "Connecting"; readonly attempt: number; readonly since: DateTime.Utc }
   | {
       readonly _tag: "Streaming"
-      readonly since: number
+      readonly since: DateTime.Utc
       readonly url: string
       /** How long the slot was without a stream before this one started (none for the first). */
       readonly gapMillis: number | undefined
     }
   | {
       readonly _tag: "Waiting"
-      readonly until: number
+      /** When the slot plans to connect again. */
+      readonly until: DateTime.Utc
       readonly reason: string
       readonly consecutiveFailures: number
       /** When the slot's last stream was lost: the gap so far is `now - lostAt`. */
-      readonly lostAt: number | undefined
+      readonly lostAt: DateTime.Utc | undefined
     }
   | { readonly _tag: "Failed"; readonly message: string }
 
@@ -142,15 +144,16 @@ export interface Health {
 export const graceMillis = 10_000
 
 /**
- * Judges the slots at `now`. Pure.
+ * Judges the slots at `now` (a `DateTime`, or Unix milliseconds). Pure.
  *
  * @since 0.1.0
  */
 export const health = (
   statuses: ReadonlyArray<SlotStatus>,
-  now: number,
+  at: DateTime.DateTime | number,
   config: { readonly connectTimeout: Duration.Input }
 ): Health => {
+  const now = typeof at === "number" ? at : DateTime.toEpochMillis(at)
   const connectTimeout = Duration.toMillis(Duration.fromInputUnsafe(config.connectTimeout))
   const problems: Array<SlotProblem> = []
   for (const { slot, state } of statuses) {
@@ -159,18 +162,18 @@ export const health = (
         problems.push({ slot, problem: `stopped: ${state.message}` })
         break
       case "Connecting":
-        if (now - state.since > connectTimeout + graceMillis) {
+        if (now - DateTime.toEpochMillis(state.since) > connectTimeout + graceMillis) {
           problems.push({
             slot,
-            problem: `connecting for ${Math.round((now - state.since) / 1000)} s, past the ${Math.round(connectTimeout / 1000)} s connect timeout`
+            problem: `connecting for ${Math.round((now - DateTime.toEpochMillis(state.since)) / 1000)} s, past the ${Math.round(connectTimeout / 1000)} s connect timeout`
           })
         }
         break
       case "Waiting":
-        if (now - state.until > graceMillis) {
+        if (now - DateTime.toEpochMillis(state.until) > graceMillis) {
           problems.push({
             slot,
-            problem: `waiting ${Math.round((now - state.until) / 1000)} s past its planned reconnect`
+            problem: `waiting ${Math.round((now - DateTime.toEpochMillis(state.until)) / 1000)} s past its planned reconnect`
           })
         }
         break

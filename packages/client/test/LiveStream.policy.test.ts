@@ -2,7 +2,19 @@
 // in place of the network, on the TestClock. Minutes of reconnect spacing run in milliseconds.
 import { Config, ReconnectPolicy } from "@hitstream/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Arbitrary, Clock, type Duration, Effect, Fiber, Layer, Logger, Metric, Schema, Stream } from "effect"
+import {
+  Arbitrary,
+  Clock,
+  DateTime,
+  type Duration,
+  Effect,
+  Fiber,
+  Layer,
+  Logger,
+  Metric,
+  Schema,
+  Stream
+} from "effect"
 import { TestClock } from "effect/testing"
 import { gzipSync } from "node:zlib"
 import { Connection, ConnectionJournal, LiveStream, LiveStreamConfig, TokenProvider } from "../src/index.ts"
@@ -272,7 +284,11 @@ describe("LiveStream status and gaps (TestClock)", () => {
         assert.strictEqual(slot.state._tag, "Waiting")
         if (slot.state._tag === "Waiting") {
           assert.strictEqual(slot.state.reason, "HTTP 429, the server asked for 120 s")
-          assert.strictEqual(slot.state.until - events[0].endedAt, 120_000, "max(60 s + jitter, 120 s)")
+          assert.strictEqual(
+            DateTime.toEpochMillis(slot.state.until) - events[0].endedAt,
+            120_000,
+            "max(60 s + jitter, 120 s)"
+          )
         }
         yield* TestClock.adjust("118 seconds")
         assert.strictEqual(events.length, 1, "not before the server asked")
@@ -294,7 +310,10 @@ describe("LiveStream status and gaps (TestClock)", () => {
         yield* Effect.forkChild(Stream.runDrain(live.hits))
         yield* TestClock.adjust("1 second")
         const [slot] = yield* live.slots
-        assert.strictEqual(slot.state._tag === "Waiting" && slot.state.until - events[0].endedAt, 3_600_000)
+        assert.strictEqual(
+          slot.state._tag === "Waiting" && DateTime.toEpochMillis(slot.state.until) - events[0].endedAt,
+          3_600_000
+        )
         const cut = logs.lines.filter((l) =>
           l.includes("the server asked to retry after 2h; waiting the 1h most instead")
         )

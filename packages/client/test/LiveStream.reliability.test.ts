@@ -4,7 +4,7 @@
 import { Config, ReconnectPolicy } from "@hitstream/core"
 import { Simulator } from "@hitstream/simulator"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Clock, Duration, Effect, Exit, Fiber, Layer, Logger, Metric, Stream } from "effect"
+import { Cause, Clock, DateTime, Duration, Effect, Exit, Fiber, Layer, Logger, Metric, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { gzipSync } from "node:zlib"
 import {
@@ -206,26 +206,28 @@ describe("LiveStream.health", () => {
 
   it("is ok while slots connect, stream and wait on time; not when a slot failed or is stuck", () => {
     const now = 1_000_000
+    const at = (millis: number) => DateTime.makeUnsafe(millis)
     const judge = (state: LiveStream.SlotState) => LiveStream.health([{ ...base, state }], now, config)
     assert.isTrue(judge({ _tag: "Idle" }).ok)
-    assert.isTrue(judge({ _tag: "Connecting", attempt: 1, since: now - 39_000 }).ok)
-    assert.isTrue(judge({ _tag: "Streaming", since: 0, url: "u", gapMillis: undefined }).ok)
+    assert.isTrue(judge({ _tag: "Connecting", attempt: 1, since: at(now - 39_000) }).ok)
+    assert.isTrue(judge({ _tag: "Streaming", since: at(0), url: "u", gapMillis: undefined }).ok)
     assert.isTrue(
-      judge({ _tag: "Waiting", until: now - 9_000, reason: "r", consecutiveFailures: 1, lostAt: 0 }).ok
+      judge({ _tag: "Waiting", until: at(now - 9_000), reason: "r", consecutiveFailures: 1, lostAt: at(0) })
+        .ok
     )
 
     const failed = judge({ _tag: "Failed", message: "HTTP 404: gone" })
     assert.isFalse(failed.ok)
     assert.deepStrictEqual(failed.problems, [{ slot: 0, problem: "stopped: HTTP 404: gone" }])
-    const connecting = judge({ _tag: "Connecting", attempt: 1, since: now - 41_000 })
+    const connecting = judge({ _tag: "Connecting", attempt: 1, since: at(now - 41_000) })
     assert.isFalse(connecting.ok)
     assert.include(connecting.problems[0].problem, "connecting for 41 s, past the 30 s connect timeout")
     const late = judge({
       _tag: "Waiting",
-      until: now - 11_000,
+      until: at(now - 11_000),
       reason: "r",
       consecutiveFailures: 1,
-      lostAt: 0
+      lostAt: at(0)
     })
     assert.isFalse(late.ok)
     assert.include(late.problems[0].problem, "waiting 11 s past its planned reconnect")

@@ -38,7 +38,7 @@ describe("LiveStreamConfig.layer and NodeLiveStream.layer", () => {
         yield* buildError(NodeLiveStream.layer(input))
       ]) {
         assert.strictEqual(error._tag, "ConfigError")
-        assert.strictEqual(error.field, field)
+        assert.strictEqual(error._tag === "ConfigError" && error.field, field)
         assert.include(error.message, field)
       }
     })

@@ -5,7 +5,7 @@ import { Reorder } from "../src/index.ts"
 
 const hit = (timeGMT: number, n: number) => ({ timeGMT, pageName: String(n) }) as Hit.Hit
 
-describe("Reorder.byTime", () => {
+describe("Reorder.byTimeWithin", () => {
   it.effect.prop(
     "emits every hit once; hits displaced by less than the window come out in timeGMT order",
     [
@@ -22,7 +22,10 @@ describe("Reorder.byTime", () => {
           .map((o, i) => ({ key: i + (o % window) + i / 1000, h: hit(i * 10, i) }))
           .sort((a, b) => a.key - b.key)
           .map((x) => x.h)
-        const out = yield* Stream.fromIterable(arrived).pipe(Reorder.byTime(window * 2), Stream.runCollect)
+        const out = yield* Stream.fromIterable(arrived).pipe(
+          Reorder.byTimeWithin({ hits: window * 2 }),
+          Stream.runCollect
+        )
         assert.strictEqual(out.length, arrived.length)
         assert.deepStrictEqual(
           out.map((h) => h.timeGMT),
@@ -34,7 +37,7 @@ describe("Reorder.byTime", () => {
   it.effect("keeps arrival order for equal times and flushes what it holds at the end", () =>
     Effect.gen(function* () {
       const out = yield* Stream.make(hit(5, 1), hit(5, 2), hit(1, 3)).pipe(
-        Reorder.byTime(10),
+        Reorder.byTimeWithin({ hits: 10 }),
         Stream.runCollect
       )
       assert.deepStrictEqual(

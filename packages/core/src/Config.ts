@@ -43,16 +43,17 @@ const units: Record<string, number> = {
 const durationPattern = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i
 
 /**
- * Parses `60s`, `2m`, `1500ms`, `1h`, `90 seconds`; a bare number is seconds.
+ * Parses `60s`, `2m`, `1500ms`, `1h`, `90 seconds`, and every string `Duration.Input` takes
+ * (`"250 millis"`, `"2 days"`); a bare number is seconds, as in environment variables.
  *
  * @since 0.1.0
  */
 export const parseDuration = (input: string): Option.Option<Duration.Duration> => {
   const match = durationPattern.exec(input)
-  if (match === null) return Option.none()
+  if (match === null) return Duration.fromInput(input.trim() as Duration.Input)
   const unit = match[2].toLowerCase()
   const factor = unit === "" ? 1000 : units[unit]
-  if (factor === undefined) return Option.none()
+  if (factor === undefined) return Duration.fromInput(`${match[1]} ${unit}` as Duration.Input)
   return Option.some(Duration.millis(Number(match[1]) * factor))
 }
 
@@ -213,8 +214,10 @@ const HeaderSecret = Secret.check(
 )
 
 /**
- * The configuration as written (environment, file, flags): every field a string or a number,
- * and optional where a default exists.
+ * The configuration's fields, each optional where a default exists. Its `Encoded` side is the
+ * text environment variables, files and flags carry (`"60s"`, `"a,b"`, `"4"`); its `Type` side
+ * the values: secrets `Redacted`, durations `Duration`, lists arrays, counts integers. In code,
+ * write an `Input` (either side, and any `Duration.Input`) and pass it to `decode`.
  *
  * @since 0.1.0
  */
@@ -251,9 +254,15 @@ export const ClientConfigInput = Schema.Struct({
 export type ClientConfigInput = typeof ClientConfigInput.Type
 
 /**
- * What a value of a field of `ClientConfigInput` may be written as in code: its decoded type
- * (`Redacted`, `Duration`, a list) or the text an environment variable or flag would hold
- * (`"60s"`, `"a,b"`, a secret as a plain string, `"earliest"`).
+ * A configuration as written in code, for `decode` and the client's `layer(input)`:
+ *
+ * - durations (`minReconnectDelay`, `connectTimeout`, ...): any `Duration.Input` (`"90 seconds"`,
+ *   a number of milliseconds, a `Duration`, `{ minutes: 2 }`) or the text of a variable (`"60s"`,
+ *   `"2m"`; a bare number in text is seconds);
+ * - secrets (`clientSecret`, `accessToken`): a string or a `Redacted`, redacted from then on;
+ * - lists (`scopes`, `trustedRedirectHosts`): an array, or a comma-separated string;
+ * - `reset`: `"smallest"`, `"largest"`, or their newer spellings `"earliest"`, `"latest"`;
+ * - the rest: numbers and booleans, or their text.
  *
  * @since 0.1.0
  */
@@ -261,9 +270,20 @@ export type Input = {
   readonly [K in keyof ClientConfigInput]: ClientConfigInput[K] extends infer A
     ? A extends Redacted.Redacted<string>
       ? A | string
-      : A | (typeof ClientConfigInput.Encoded)[K & keyof typeof ClientConfigInput.Encoded]
+      : A extends Duration.Duration
+        ? Duration.Input | string
+        : A | (typeof ClientConfigInput.Encoded)[K & keyof typeof ClientConfigInput.Encoded]
     : never
 }
+
+const durationFields = new Set([
+  "minReconnectDelay",
+  "maxReconnectDelay",
+  "healthyAfter",
+  "backfillWindow",
+  "stallTimeout",
+  "connectTimeout"
+])
 
 const ClientCredentials = Schema.TaggedStruct("ClientCredentials", {
   clientSecret: Secret,
@@ -460,17 +480,21 @@ const required: Record<string, string> = {
 }
 
 // Values written in code as their decoded types, turned into the text the same schema decodes
-// from the environment, so that code is validated exactly like flags and variables.
-const asText = (value: unknown): unknown =>
-  Redacted.isRedacted(value)
+// from the environment, so that code is validated exactly like flags and variables. A duration
+// that is not text is a `Duration.Input` (a number is milliseconds, as everywhere in Effect).
+const asText = (field: string, value: unknown): unknown => {
+  if (durationFields.has(field) && typeof value !== "string") {
+    const duration = Duration.fromInput(value as Duration.Input)
+    return duration._tag === "Some" ? `${Duration.toMillis(duration.value)}ms` : value
+  }
+  return Redacted.isRedacted(value)
     ? Redacted.value(value)
-    : Duration.isDuration(value)
-      ? `${Duration.toMillis(value)}ms`
-      : value instanceof URL
-        ? value.href
-        : Array.isArray(value)
-          ? value.join(",")
-          : value
+    : value instanceof URL
+      ? value.href
+      : Array.isArray(value)
+        ? value.join(",")
+        : value
+}
 
 const load = (
   provider: ConfigProvider.ConfigProvider,
@@ -509,13 +533,13 @@ export const fromEnv = (env: Record<string, string | undefined> = process.env) =
 /**
  * Decodes and validates a configuration from any source (a parsed file, flags, code): an
  * object with the fields of `ClientConfigInput`, values as strings, numbers or booleans, or
- * in code as their decoded types (`Redacted`, `Duration`, arrays; see `Input`). Every problem
- * is a `ConfigError` naming the field.
+ * in code as their decoded types (`Redacted`, `Duration.Input`, arrays; see `Input`). Every
+ * problem is a `ConfigError` naming the field; a secret's value is never shown.
  *
  * @since 0.1.0
  */
 export const decode = (input: Input | Record<string, unknown>): Effect.Effect<ClientConfig, ConfigError> => {
   const text: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(input)) if (value !== undefined) text[key] = asText(value)
+  for (const [key, value] of Object.entries(input)) if (value !== undefined) text[key] = asText(key, value)
   return load(ConfigProvider.fromUnknown(text), (field) => ({ name: field, value: text[field] }))
 }

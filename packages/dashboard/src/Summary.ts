@@ -11,6 +11,7 @@
  */
 import type { LiveStream } from "@hitstream/client"
 import { RedactedUrl } from "@hitstream/core"
+import { DateTime } from "effect"
 import * as Timeline from "./Timeline.ts"
 import * as Window from "./Window.ts"
 
@@ -123,14 +124,19 @@ export const slotView = (status: LiveStream.SlotStatus): SlotView => {
     case "Idle":
       return { ...base, state: "idle" }
     case "Connecting":
-      return { ...base, state: "connecting", since: s.since, attempt: s.attempt }
+      return { ...base, state: "connecting", since: DateTime.toEpochMillis(s.since), attempt: s.attempt }
     case "Streaming":
-      return { ...base, state: "streaming", since: s.since, url: RedactedUrl.redactUrl(s.url) }
+      return {
+        ...base,
+        state: "streaming",
+        since: DateTime.toEpochMillis(s.since),
+        url: RedactedUrl.redactUrl(s.url)
+      }
     case "Waiting":
       return {
         ...base,
         state: "waiting",
-        until: s.until,
+        until: DateTime.toEpochMillis(s.until),
         reason: text(s.reason),
         consecutiveFailures: s.consecutiveFailures
       }

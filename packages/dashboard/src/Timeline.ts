@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import type { LiveStream } from "@hitstream/client"
+import { DateTime } from "effect"
 
 /**
  * @since 0.1.0
@@ -76,11 +77,9 @@ const startOf = (state: LiveStream.SlotState, now: number): number => {
   switch (state._tag) {
     case "Connecting":
     case "Streaming":
-      return state.since
-    case "Waiting": {
-      const lostAt = "lostAt" in state ? state.lostAt : undefined
-      return typeof lostAt === "number" ? lostAt : now
-    }
+      return DateTime.toEpochMillis(state.since)
+    case "Waiting":
+      return state.lostAt === undefined ? now : DateTime.toEpochMillis(state.lostAt)
     default:
       return now
   }
@@ -90,9 +89,9 @@ const keyOf = (state: LiveStream.SlotState): string => {
   switch (state._tag) {
     case "Connecting":
     case "Streaming":
-      return `${state._tag}:${state.since}`
+      return `${state._tag}:${DateTime.toEpochMillis(state.since)}`
     case "Waiting":
-      return `Waiting:${state.until}`
+      return `Waiting:${DateTime.toEpochMillis(state.until)}`
     case "Failed":
       return `Failed:${state.message}`
     default:

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { LiveStream } from "@hitstream/client"
-import { Effect, Logger } from "effect"
+import { DateTime, Effect, Logger } from "effect"
 import { Dashboard, Summary, Timeline, Window } from "../src/index.ts"
 
 const status = (state: LiveStream.SlotState): LiveStream.SlotStatus =>
@@ -18,7 +18,7 @@ describe("Summary", () => {
     const streaming = Summary.slotView(
       status({
         _tag: "Streaming",
-        since: 1,
+        since: DateTime.makeUnsafe(1),
         url: "https://user:hunter2@stream.example/api/1/stream/x?access_token=abc123&maxConnections=1",
         gapMillis: undefined
       } as LiveStream.SlotState)
@@ -37,9 +37,10 @@ describe("Summary", () => {
     const waiting = Summary.slotView(
       status({
         _tag: "Waiting",
-        until: 5,
+        until: DateTime.makeUnsafe(5),
         reason: "401 from https://x.example/?token=t0k3n",
-        consecutiveFailures: 3
+        consecutiveFailures: 3,
+        lostAt: undefined
       } as LiveStream.SlotState)
     )
     assert.notInclude(waiting.reason, "t0k3n")

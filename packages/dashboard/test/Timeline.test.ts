@@ -1,12 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { LiveStream } from "@hitstream/client"
-import { Arbitrary, Schema } from "effect"
+import { Arbitrary, DateTime, Schema } from "effect"
 import { Timeline } from "../src/index.ts"
 
 const int = (minimum: number, maximum: number) =>
   Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })))
 
 const minimum = 60_000
+const at = (millis: number) => DateTime.makeUnsafe(millis)
 
 // One attempt: connecting for `connect` ms, then streaming for `stream` ms (0: refused), then a
 // wait of `gap` ms before the next attempt. The wait's start is observed `late` ms after the loss.
@@ -32,7 +33,7 @@ describe("Timeline", () => {
       let previousEnd: number | undefined
       for (const a of attempts) {
         if (previousEnd !== undefined) expected.push({ from: previousEnd, to: t })
-        const state: LiveStream.SlotState = { _tag: "Connecting", attempt: 1, since: t }
+        const state: LiveStream.SlotState = { _tag: "Connecting", attempt: 1, since: at(t) }
         Timeline.observe(timeline, 0, state, t + 3)
         // The same state published again (a counts update) adds nothing.
         Timeline.observe(timeline, 0, state, t + 4)
@@ -41,7 +42,12 @@ describe("Timeline", () => {
           Timeline.observe(
             timeline,
             0,
-            { _tag: "Streaming", since: t, url: "http://x/", gapMillis: undefined } as LiveStream.SlotState,
+            {
+              _tag: "Streaming",
+              since: at(t),
+              url: "http://x/",
+              gapMillis: undefined
+            } as LiveStream.SlotState,
             t + 1
           )
           t += a.stream
@@ -52,10 +58,10 @@ describe("Timeline", () => {
           0,
           {
             _tag: "Waiting",
-            until: lost + a.gap,
+            until: at(lost + a.gap),
             reason: "test",
             consecutiveFailures: 1,
-            ...(a.stamped ? { lostAt: lost } : {})
+            lostAt: a.stamped ? at(lost) : undefined
           } as LiveStream.SlotState,
           lost + a.late
         )
@@ -86,11 +92,11 @@ describe("Timeline", () => {
     const timeline = Timeline.make()
     const hour = 3_600_000
     const t0 = 1_700_000_000_000
-    Timeline.observe(timeline, 1, { _tag: "Connecting", attempt: 1, since: t0 }, t0)
+    Timeline.observe(timeline, 1, { _tag: "Connecting", attempt: 1, since: at(t0) }, t0)
     Timeline.observe(
       timeline,
       1,
-      { _tag: "Streaming", since: t0 + 100, url: "u", gapMillis: undefined } as LiveStream.SlotState,
+      { _tag: "Streaming", since: at(t0 + 100), url: "u", gapMillis: undefined } as LiveStream.SlotState,
       t0 + 100
     )
     Timeline.observe(
@@ -98,17 +104,17 @@ describe("Timeline", () => {
       1,
       {
         _tag: "Waiting",
-        until: t0 + 2 * hour + 70_000,
+        until: at(t0 + 2 * hour + 70_000),
         reason: "dropped",
         consecutiveFailures: 1,
-        lostAt: t0 + 2 * hour
+        lostAt: at(t0 + 2 * hour)
       } as LiveStream.SlotState,
       t0 + 2 * hour
     )
     Timeline.observe(
       timeline,
       1,
-      { _tag: "Connecting", attempt: 2, since: t0 + 2 * hour + 20_000 },
+      { _tag: "Connecting", attempt: 2, since: at(t0 + 2 * hour + 20_000) },
       t0 + 2 * hour + 20_000
     )
     const now = t0 + 2 * hour + 30_000
@@ -138,7 +144,7 @@ describe("Timeline", () => {
   it("a failed slot ends the run of gaps; idle spans are not drawn", () => {
     const timeline = Timeline.make()
     Timeline.observe(timeline, 0, { _tag: "Idle" }, 0)
-    Timeline.observe(timeline, 0, { _tag: "Connecting", attempt: 1, since: 10 }, 10)
+    Timeline.observe(timeline, 0, { _tag: "Connecting", attempt: 1, since: at(10) }, 10)
     Timeline.observe(timeline, 0, { _tag: "Failed", message: "404: endpoint unknown" }, 20)
     const [row] = Timeline.view(timeline, 30, 3_600_000, 60_000)
     assert.deepStrictEqual(
