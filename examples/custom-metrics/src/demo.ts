@@ -10,11 +10,11 @@ const simulatedLiveStream = Layer.unwrap(
     const sim = yield* Simulator.Simulator
     return NodeLiveStream.layer({
       url: sim.streamUrl(),
-      tokenUrl: sim.tokenUrl,
+      tokenUrl: sim.tokenUrl(),
       clientId: sim.clientId,
       clientSecret: sim.clientSecret
     })
   })
-).pipe(Layer.provide(Simulator.Simulator.layer({ rate: 200 })))
+).pipe(Layer.provide(Simulator.layer({ rate: 200 })))
 
 program.pipe(Effect.provide(simulatedLiveStream), NodeRuntime.runMain)

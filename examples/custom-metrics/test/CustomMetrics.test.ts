@@ -14,14 +14,14 @@ import { countHits, type Hit, metricsServer, record } from "../src/CustomMetrics
 
 const totalHits = 2000
 
-const simulator = Simulator.Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits })
+const simulator = Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits })
 
 const client = Layer.unwrap(
   Effect.gen(function* () {
     const sim = yield* Simulator.Simulator
     return NodeLiveStream.layer({
       url: sim.streamUrl(),
-      tokenUrl: sim.tokenUrl,
+      tokenUrl: sim.tokenUrl(),
       clientId: sim.clientId,
       clientSecret: sim.clientSecret
     })
@@ -143,7 +143,7 @@ describe("custom-metrics", () => {
           env: {
             PATH: process.env.PATH ?? "",
             HITSTREAM_URL: sim.streamUrl(),
-            HITSTREAM_TOKEN_URL: sim.tokenUrl,
+            HITSTREAM_TOKEN_URL: sim.tokenUrl(),
             HITSTREAM_CLIENT_ID: sim.clientId,
             HITSTREAM_CLIENT_SECRET: sim.clientSecret,
             HITSTREAM_EXAMPLE_METRICS_PORT: String(port)

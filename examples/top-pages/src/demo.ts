@@ -10,12 +10,12 @@ const simulatedLiveStream = Layer.unwrap(
     const sim = yield* Simulator.Simulator
     return NodeLiveStream.layer({
       url: sim.streamUrl(),
-      tokenUrl: sim.tokenUrl,
+      tokenUrl: sim.tokenUrl(),
       clientId: sim.clientId,
       clientSecret: sim.clientSecret
     })
   })
-).pipe(Layer.provide(Simulator.Simulator.layer({ rate: 500 })))
+).pipe(Layer.provide(Simulator.layer({ rate: 500 })))
 
 // A 10-second window here, so that the first table comes soon.
 program("10 seconds").pipe(Effect.provide(simulatedLiveStream), NodeRuntime.runMain)

@@ -11,14 +11,14 @@ import { type Counts, table, top, windows } from "../src/TopPages.ts"
 
 const totalHits = 3000
 
-const simulator = Simulator.Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits })
+const simulator = Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits })
 
 const client = Layer.unwrap(
   Effect.gen(function* () {
     const sim = yield* Simulator.Simulator
     return NodeLiveStream.layer({
       url: sim.streamUrl(),
-      tokenUrl: sim.tokenUrl,
+      tokenUrl: sim.tokenUrl(),
       clientId: sim.clientId,
       clientSecret: sim.clientSecret
     })
@@ -153,7 +153,7 @@ describe("top-pages main.ts", () => {
         const sim = yield* Simulator.Simulator
         const run = yield* runMain({
           HITSTREAM_URL: sim.streamUrl(),
-          HITSTREAM_TOKEN_URL: sim.tokenUrl,
+          HITSTREAM_TOKEN_URL: sim.tokenUrl(),
           HITSTREAM_CLIENT_ID: sim.clientId,
           HITSTREAM_CLIENT_SECRET: sim.clientSecret,
           HITSTREAM_EXAMPLE_WINDOW: "3 seconds",
@@ -176,7 +176,7 @@ describe("top-pages main.ts", () => {
         const sim = yield* Simulator.Simulator
         const run = yield* runMain({
           HITSTREAM_URL: sim.streamUrl(),
-          HITSTREAM_TOKEN_URL: sim.tokenUrl,
+          HITSTREAM_TOKEN_URL: sim.tokenUrl(),
           HITSTREAM_CLIENT_ID: sim.clientId,
           HITSTREAM_CLIENT_SECRET: sim.clientSecret,
           HITSTREAM_EXAMPLE_WINDOW: "soon"

@@ -32,12 +32,12 @@ const simulatedLiveStream = Layer.unwrap(
     const sim = yield* Simulator.Simulator
     return NodeLiveStream.layer({
       url: sim.streamUrl(),
-      tokenUrl: sim.tokenUrl,
+      tokenUrl: sim.tokenUrl(),
       clientId: sim.clientId,
       clientSecret: sim.clientSecret
     })
   })
-).pipe(Layer.provide(Simulator.Simulator.layer({ rate: 500 })))
+).pipe(Layer.provide(Simulator.layer({ rate: 500 })))
 
 Effect.gen(function* () {
   const url = `${HttpServer.formatAddress((yield* HttpServer.HttpServer).address)}/hits`

@@ -58,7 +58,7 @@ const receiver = (answer: Answer) => {
 }
 
 const simulator = (options: Partial<Simulator.Options>) =>
-  Simulator.Simulator.layer({ rate: Number.POSITIVE_INFINITY, ...options })
+  Simulator.layer({ rate: Number.POSITIVE_INFINITY, ...options })
 
 /** The forwarder's client, against the simulator. */
 const client = Layer.unwrap(
@@ -66,7 +66,7 @@ const client = Layer.unwrap(
     const sim = yield* Simulator.Simulator
     return NodeLiveStream.layer({
       url: sim.streamUrl(),
-      tokenUrl: sim.tokenUrl,
+      tokenUrl: sim.tokenUrl(),
       clientId: sim.clientId,
       clientSecret: sim.clientSecret,
       bufferSize: 1000
@@ -270,7 +270,7 @@ describe("webhook-forwarder", () => {
           env: {
             PATH: process.env.PATH ?? "",
             HITSTREAM_URL: sim.streamUrl(),
-            HITSTREAM_TOKEN_URL: sim.tokenUrl,
+            HITSTREAM_TOKEN_URL: sim.tokenUrl(),
             HITSTREAM_CLIENT_ID: sim.clientId,
             HITSTREAM_CLIENT_SECRET: sim.clientSecret,
             HITSTREAM_EXAMPLE_WEBHOOK_URL: Redacted.value(url),

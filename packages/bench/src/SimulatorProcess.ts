@@ -14,12 +14,12 @@ NodeRuntime.runMain(
   Effect.gen(function* () {
     const sim = yield* Simulator.Simulator
     process.stdout.write(
-      `${JSON.stringify({ url: sim.streamUrl(), tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret })}\n`
+      `${JSON.stringify({ url: sim.streamUrl(), tokenUrl: sim.tokenUrl(), clientId: sim.clientId, clientSecret: sim.clientSecret })}\n`
     )
     return yield* Effect.never
   }).pipe(
     Effect.provide(
-      Simulator.Simulator.layer({
+      Simulator.layer({
         rate: Number.POSITIVE_INFINITY,
         totalHits,
         preload: true,

@@ -55,7 +55,7 @@ const measure = async (count: () => Promise<number>, seconds: number): Promise<R
 
 const ours = async (rounds: number, seconds: number, log: (s: string) => void) => {
   const runtime = ManagedRuntime.make(
-    Simulator.Simulator.layer({ rate: Number.POSITIVE_INFINITY, recordSent: false, gracePeriod: 0 })
+    Simulator.layer({ rate: Number.POSITIVE_INFINITY, recordSent: false, gracePeriod: 0 })
   )
   try {
     const sim = await runtime.runPromise(
@@ -63,7 +63,7 @@ const ours = async (rounds: number, seconds: number, log: (s: string) => void) =
         return yield* Simulator.Simulator
       })
     )
-    const token = await fetch(sim.tokenUrl, {
+    const token = await fetch(sim.tokenUrl(), {
       method: "POST",
       body: new URLSearchParams({
         grant_type: "client_credentials",

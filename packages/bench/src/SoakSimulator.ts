@@ -22,7 +22,7 @@ NodeRuntime.runMain(
       `${JSON.stringify({
         baseUrl: sim.baseUrl,
         url: sim.streamUrl(),
-        tokenUrl: sim.tokenUrl,
+        tokenUrl: sim.tokenUrl(),
         clientId: sim.clientId,
         clientSecret: sim.clientSecret
       })}\n`
@@ -30,7 +30,7 @@ NodeRuntime.runMain(
     return yield* Effect.never
   }).pipe(
     Effect.provide(
-      Simulator.Simulator.layer({
+      Simulator.layer({
         rate: options.rate,
         totalHits: options.totalHits,
         seed: options.seed,

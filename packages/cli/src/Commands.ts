@@ -298,7 +298,7 @@ export const demo = Command.make(
         url: sim.streamUrl(),
         clientId: sim.clientId,
         clientSecret: sim.clientSecret,
-        tokenUrl: sim.tokenUrl,
+        tokenUrl: sim.tokenUrl(),
         minReconnectDelay: flags.delay
       })
       const seen = new Set<string>()
@@ -347,7 +347,7 @@ export const demo = Command.make(
       )
     }).pipe(
       Effect.provide(
-        Simulator.Simulator.layer({
+        Simulator.layer({
           rate: flags.rate,
           gracePeriod: 3_000,
           scenario: [{ status: 200, after: 150, fault: "drop" }]

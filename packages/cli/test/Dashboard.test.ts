@@ -71,7 +71,7 @@ describe("hitstream's dashboard", () => {
           "--client-id",
           sim.clientId,
           "--token-url",
-          sim.tokenUrl,
+          sim.tokenUrl(),
           "--state-dir",
           stateDir,
           "--log-format",
@@ -97,7 +97,7 @@ describe("hitstream's dashboard", () => {
         assert.strictEqual(stopped.code, 0, stopped.stderr)
       }).pipe(
         Effect.ensuring(Effect.sync(() => rmSync(stateDir, { recursive: true, force: true }))),
-        Effect.provide(Simulator.Simulator.layer({ rate: 50, gracePeriod: 200 }))
+        Effect.provide(Simulator.layer({ rate: 50, gracePeriod: 200 }))
       ),
     90_000
   )

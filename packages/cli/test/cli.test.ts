@@ -13,7 +13,7 @@ const withSim = <A, E>(options: Partial<Simulator.Options>, f: (sim: Sim) => Eff
     return yield* f(yield* Simulator.Simulator)
   }).pipe(
     Effect.provide(
-      Simulator.Simulator.layer({ gracePeriod: 200, clientSecret: "s3cr3t-Value-42", ...options })
+      Simulator.layer({ gracePeriod: 200, clientSecret: "s3cr3t-Value-42", ...options })
     )
   )
 
@@ -26,7 +26,7 @@ const connect = (sim: Sim, state = tmp()) => ({
     "--client-id",
     sim.clientId,
     "--token-url",
-    sim.tokenUrl,
+    sim.tokenUrl(),
     "--state-dir",
     state
   ],

@@ -238,7 +238,7 @@ describe("URLs with credentials", () => {
                 url,
                 clientId: sim.clientId,
                 clientSecret: sim.clientSecret,
-                tokenUrl: sim.tokenUrl,
+                tokenUrl: sim.tokenUrl(),
                 minReconnectDelay: "400ms",
                 maxReconnectDelay: "600ms"
               }),
@@ -264,7 +264,7 @@ describe("URLs with credentials", () => {
     }).pipe(
       Effect.scoped,
       Effect.provide(
-        Simulator.Simulator.layer({
+        Simulator.layer({
           rate: Number.POSITIVE_INFINITY,
           totalHits: 100_000,
           gracePeriod: 200,

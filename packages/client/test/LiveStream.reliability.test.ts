@@ -134,7 +134,7 @@ describe("LiveStream supervision", () => {
         }
         assert.strictEqual(error._tag, "LiveStreamDefect", String(error))
         assert.match(error.message!, /invalid character/i)
-      }).pipe(Effect.provide(Simulator.Simulator.layer({ gracePeriod: 200 }))),
+      }).pipe(Effect.provide(Simulator.layer({ gracePeriod: 200 }))),
     30_000
   )
 })
@@ -152,7 +152,7 @@ describe("Retry-After against the simulator", () => {
           url: sim.streamUrl(),
           clientId: sim.clientId,
           clientSecret: sim.clientSecret,
-          tokenUrl: sim.tokenUrl,
+          tokenUrl: sim.tokenUrl(),
           minReconnectDelay: "400ms",
           maxReconnectDelay: "600ms"
         })
@@ -183,7 +183,7 @@ describe("Retry-After against the simulator", () => {
         assert.isBelow(gap, 5_000)
       }).pipe(
         Effect.provide(
-          Simulator.Simulator.layer({
+          Simulator.layer({
             gracePeriod: 200,
             rate: Number.POSITIVE_INFINITY,
             // An HTTP date has whole seconds: 3 s ahead is at least 2 s away.

@@ -63,7 +63,7 @@ describe("LiveStreamConfig.layer and NodeLiveStream.layer", () => {
       if (Exit.isFailure(exit))
         assert.strictEqual((Cause.squash(exit.cause) as { _tag: string })._tag, "ConfigError")
       assert.strictEqual((yield* sim.log).length, 0, "no connection was attempted")
-    }).pipe(Effect.provide(Simulator.Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits: 10 })))
+    }).pipe(Effect.provide(Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits: 10 })))
   )
 
   it.live("a configuration written in code, with Redacted and Duration values, streams", () =>
@@ -77,13 +77,13 @@ describe("LiveStreamConfig.layer and NodeLiveStream.layer", () => {
             url: new URL(sim.streamUrl()).href,
             clientId: sim.clientId,
             clientSecret: Redacted.make(sim.clientSecret),
-            tokenUrl: sim.tokenUrl,
+            tokenUrl: sim.tokenUrl(),
             minReconnectDelay: "400ms",
             maxReconnectDelay: "600ms"
           })
         )
       )
       assert.strictEqual(hits.length, 10)
-    }).pipe(Effect.provide(Simulator.Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits: 10 })))
+    }).pipe(Effect.provide(Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits: 10 })))
   )
 })

@@ -24,7 +24,7 @@ const client = (sim: Sim, network: Network.Options, overrides: Record<string, un
         url: sim.streamUrl(),
         clientId: sim.clientId,
         clientSecret: sim.clientSecret,
-        tokenUrl: sim.tokenUrl,
+        tokenUrl: sim.tokenUrl(),
         ...fastPolicy,
         ...overrides
       }),
@@ -218,7 +218,7 @@ describe("TLS end to end", () => {
           assert.isAtLeast(log.filter((a) => a.status === 200).length, 2, "a drop, then a new connection")
         }).pipe(
           Effect.provide(
-            Simulator.Simulator.layer({
+            Simulator.layer({
               tls,
               redirect: "first",
               redirectHost: "localhost",
@@ -278,7 +278,7 @@ describe("TLS end to end", () => {
           ).pipe(Effect.timeout("10 seconds"))
           assert.include((again as Network.NetworkRejected).message, "The token was not sent")
           assert.deepStrictEqual(yield* sim.log, [], "the token never reached the stream endpoint")
-        }).pipe(Effect.provide(Simulator.Simulator.layer({ tls, gracePeriod: 200 })))
+        }).pipe(Effect.provide(Simulator.layer({ tls, gracePeriod: 200 })))
       }).pipe(Effect.scoped),
     30_000
   )
@@ -296,7 +296,7 @@ describe("TLS end to end", () => {
           assert.deepStrictEqual([reason.check, reason.code], ["hostname", "ERR_TLS_CERT_ALTNAME_INVALID"])
           assert.include(reason.message, "is not for the name 127.0.0.1")
           assert.deepStrictEqual(yield* sim.tokenRequests, [])
-        }).pipe(Effect.provide(Simulator.Simulator.layer({ tls, gracePeriod: 200 })))
+        }).pipe(Effect.provide(Simulator.layer({ tls, gracePeriod: 200 })))
       }).pipe(Effect.scoped),
     30_000
   )
@@ -315,7 +315,7 @@ describe("Addresses", () => {
           assert.deepStrictEqual(idsOf(hits), expectedIds(sim.options.seed, 50))
         }).pipe(
           Effect.provide(
-            Simulator.Simulator.layer({ tls, host: "::1", rate: Number.POSITIVE_INFINITY, totalHits: 50 })
+            Simulator.layer({ tls, host: "::1", rate: Number.POSITIVE_INFINITY, totalHits: 50 })
           )
         )
       }).pipe(Effect.scoped),
@@ -361,7 +361,7 @@ describe("Addresses", () => {
         }).pipe(Effect.scoped, Effect.provide(layer))
         assert.strictEqual(state?._tag, "Waiting")
         if (state?._tag === "Waiting") assert.include(state.reason, "DNS")
-      }).pipe(Effect.provide(Simulator.Simulator.layer({ gracePeriod: 200 }))),
+      }).pipe(Effect.provide(Simulator.layer({ gracePeriod: 200 }))),
     30_000
   )
 })

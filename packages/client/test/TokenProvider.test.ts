@@ -20,7 +20,7 @@ const withTokens = <A, E>(
     return yield* Effect.gen(function* () {
       return yield* f(yield* TokenProvider.TokenProvider)
     }).pipe(Effect.provide(layer))
-  }).pipe(Effect.provide(Simulator.Simulator.layer(simOptions)))
+  }).pipe(Effect.provide(Simulator.layer(simOptions)))
 
 describe("TokenProvider", () => {
   it.live(

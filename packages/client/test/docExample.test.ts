@@ -23,13 +23,13 @@ describe("docs/client.md", () => {
       const sim = yield* Simulator.Simulator
       Object.assign(process.env, {
         HITSTREAM_URL: sim.streamUrl(),
-        HITSTREAM_TOKEN_URL: sim.tokenUrl,
+        HITSTREAM_TOKEN_URL: sim.tokenUrl(),
         HITSTREAM_CLIENT_ID: sim.clientId,
         HITSTREAM_CLIENT_SECRET: sim.clientSecret
       })
       const pages = yield* main
       assert.strictEqual(pages.length, 100)
       assert.match(pages[0], /^Page #\d+ .+ \d{19,20}$/)
-    }).pipe(Effect.provide(Simulator.Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits: 100 })))
+    }).pipe(Effect.provide(Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits: 100 })))
   )
 })

@@ -18,7 +18,7 @@ export const clientConfig = (sim: Sim, overrides: Record<string, unknown> = {}) 
     url: sim.streamUrl(),
     clientId: sim.clientId,
     clientSecret: sim.clientSecret,
-    tokenUrl: sim.tokenUrl,
+    tokenUrl: sim.tokenUrl(),
     ...fastPolicy,
     ...overrides
   })
@@ -44,7 +44,7 @@ export const withClient = <A, E>(
     return yield* f(sim).pipe(
       Effect.provide(NodeLiveStream.layerParts(LiveStreamConfig.layerValue(config), journal))
     )
-  }).pipe(Effect.provide(Simulator.Simulator.layer({ gracePeriod: 200, ...simOptions })))
+  }).pipe(Effect.provide(Simulator.layer({ gracePeriod: 200, ...simOptions })))
 
 /** Gaps between the end of each attempt and the start of the next, per partition slot. */
 export const gaps = (log: ReadonlyArray<Simulator.Attempt>) => {

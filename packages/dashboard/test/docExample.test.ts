@@ -30,7 +30,7 @@ describe("packages/dashboard/README.md", () => {
       const sim = yield* Simulator.Simulator
       Object.assign(process.env, {
         HITSTREAM_URL: sim.streamUrl(),
-        HITSTREAM_TOKEN_URL: sim.tokenUrl,
+        HITSTREAM_TOKEN_URL: sim.tokenUrl(),
         HITSTREAM_CLIENT_ID: sim.clientId,
         HITSTREAM_CLIENT_SECRET: sim.clientSecret
       })
@@ -38,6 +38,6 @@ describe("packages/dashboard/README.md", () => {
       const summary = yield* main.pipe(Effect.provide(Logger.layer([])))
       assert.strictEqual(summary.top.total, 500)
       assert.strictEqual(summary.slots.length, 1)
-    }).pipe(Effect.provide(Simulator.Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits: 500 })))
+    }).pipe(Effect.provide(Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits: 500 })))
   )
 })

@@ -32,12 +32,12 @@ export const withDashboard = <A, E>(
           url: sim.streamUrl(),
           clientId: sim.clientId,
           clientSecret: sim.clientSecret,
-          tokenUrl: sim.tokenUrl,
+          tokenUrl: sim.tokenUrl(),
           ...clientOptions
         })
       )
     )
-  }).pipe(Effect.provide(Simulator.Simulator.layer({ gracePeriod: 200, recordSent: true, ...simOptions })))
+  }).pipe(Effect.provide(Simulator.layer({ gracePeriod: 200, recordSent: true, ...simOptions })))
 
 /** The simulator's ground truth: page name counts of every distinct hit it sent. */
 export const sentPages = (sim: Sim) =>

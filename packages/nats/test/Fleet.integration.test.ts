@@ -106,7 +106,7 @@ describe("fleet mode", () => {
                 PATH: process.env.PATH ?? "",
                 HOME: process.env.HOME ?? "/tmp",
                 HITSTREAM_URL: sim.streamUrl(),
-                HITSTREAM_TOKEN_URL: sim.tokenUrl,
+                HITSTREAM_TOKEN_URL: sim.tokenUrl(),
                 HITSTREAM_CLIENT_ID: sim.clientId,
                 HITSTREAM_CLIENT_SECRET: sim.clientSecret
               },
@@ -282,7 +282,7 @@ describe("fleet mode", () => {
       }).pipe(
         Effect.scoped,
         Effect.provide(
-          Simulator.Simulator.layer({
+          Simulator.layer({
             rate,
             totalHits,
             // The load balancer's memory of a dropped connection: just under the shortened minimum.

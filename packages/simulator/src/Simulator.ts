@@ -43,10 +43,13 @@ export class Simulator extends Context.Service<
     /** `http://127.0.0.1:PORT`, `https://` with `tls`, `http://[::1]:PORT` on IPv6 */
     readonly baseUrl: string
     readonly redirectBaseUrl: string
-    /** The stream URL of an endpoint (`/api/1/stream/NAME`). */
+    /** The stream URL of an endpoint (`/api/1/stream/NAME`; the first endpoint by default). */
     readonly streamUrl: (endpoint?: string, apiVersion?: 1 | 2) => string
-    readonly tokenUrl: string
+    /** The IMS token URL (`/ims/token/v3`), the client's `tokenUrl`. */
+    readonly tokenUrl: () => string
+    /** The client id the token endpoint accepts (`options.clientId`). */
     readonly clientId: string
+    /** The client secret the token endpoint accepts (`options.clientSecret`). */
     readonly clientSecret: string
     readonly options: Options
     /** Every stream request so far, in arrival order. */
@@ -68,11 +71,16 @@ export class Simulator extends Context.Service<
     /** Replaces the token endpoint's scenario; numbering restarts at the next token request. */
     readonly setImsScenario: (steps: ReadonlyArray<Scenario.ImsStep>) => Effect.Effect<void>
   }
->()("@hitstream/simulator/Simulator") {
-  /** Starts the simulator's two listeners in the layer's scope. */
-  static readonly layer = (options: Partial<Options> = {}): Layer.Layer<Simulator, SimulatorStartError> =>
-    Layer.effect(Simulator, make({ ...defaults, ...options }))
-}
+>()("@hitstream/simulator/Simulator") {}
+
+/**
+ * Starts the simulator's two listeners (main and redirect) on free loopback ports, unless
+ * `options` says otherwise, for the layer's lifetime.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Partial<Options> = {}): Layer.Layer<Simulator, SimulatorStartError> =>
+  Layer.effect(Simulator, make({ ...defaults, ...options }))
 
 /**
  * A listener could not start (most often: the port is taken).
@@ -160,7 +168,7 @@ const make = Effect.fnUntraced(function* (options: Options) {
     redirectBaseUrl: `${scheme}://${urlHost(options.redirectHost ?? options.host)}:${redirectPort}`,
     streamUrl: (endpoint = options.endpoints[0] ?? "demo", apiVersion = 1) =>
       `${baseUrl}/api/${apiVersion}/stream/${encodeURIComponent(endpoint)}`,
-    tokenUrl: `${baseUrl}/ims/token/v3`,
+    tokenUrl: () => `${baseUrl}/ims/token/v3`,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     options,

@@ -10,7 +10,7 @@ import { Console, Effect, Option, Schema, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
 import { FileSystem } from "effect"
 import * as Scenario from "./Scenario.ts"
-import { Simulator } from "./Simulator.ts"
+import * as Simulator from "./Simulator.ts"
 import * as Tls from "./Tls.ts"
 
 const rate = Flag.String("rate").pipe(
@@ -180,13 +180,13 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
         ...(Option.isSome(flags.totalHits) ? { totalHits: flags.totalHits.value } : {})
       }
       yield* Effect.gen(function* () {
-        const sim = yield* Simulator
+        const sim = yield* Simulator.Simulator
         yield* Console.error(
           [
             `Live Stream simulator listening on ${sim.baseUrl} (${flags.rate} hits/s${steps.length > 0 ? `, ${steps.length} scripted steps` : ""}${imsSteps.length > 0 ? `, ${imsSteps.length} scripted token answers` : ""})`,
             ``,
             `  export HITSTREAM_URL=${sim.streamUrl()}`,
-            `  export HITSTREAM_TOKEN_URL=${sim.tokenUrl}`,
+            `  export HITSTREAM_TOKEN_URL=${sim.tokenUrl()}`,
             `  export HITSTREAM_CLIENT_ID=${sim.clientId}`,
             `  export HITSTREAM_CLIENT_SECRET=${clientSecret === "demo-secret" ? "demo-secret" : "<the value of HITSTREAM_SIMULATOR_SECRET>"}`,
             ...(tls?.caFile === undefined

@@ -45,7 +45,7 @@ describe("npm run simulate", () => {
         const refused = yield* Effect.promise(() => fetch(tokenUrl, { method: "POST", body: "" }))
         assert.deepStrictEqual([refused.status, refused.headers.get("retry-after")], [503, "1"])
         const headers = yield* credentials({
-          tokenUrl,
+          tokenUrl: () => tokenUrl,
           clientId: "hitstream-demo",
           clientSecret: "demo-secret"
         })

@@ -28,7 +28,7 @@ describe("Simulator: scripted faults", () => {
   it.live("IMS: a 5xx with Retry-After, a slow answer, a non-JSON 200, 400 invalid_scope, then normal", () =>
     withSimulator({ imsScenario: [{ status: 503, retryAfter: 2 }] }, (sim) =>
       Effect.gen(function* () {
-        const first = yield* tokenRequest(sim.tokenUrl)
+        const first = yield* tokenRequest(sim.tokenUrl())
         assert.deepStrictEqual(
           [first.status, first.retryAfter, JSON.parse(first.body).error],
           [503, "2", "server_error"]
@@ -39,22 +39,22 @@ describe("Simulator: scripted faults", () => {
           { status: 400, error: "invalid_scope", description: "scope AdobeID is not allowed" },
           { status: 500 }
         ])
-        const slow = yield* tokenRequest(sim.tokenUrl)
+        const slow = yield* tokenRequest(sim.tokenUrl())
         assert.strictEqual(slow.status, 200)
         assert.isAtLeast(slow.millis, 400)
         assert.strictEqual(JSON.parse(slow.body).token_type, "bearer")
-        const html = yield* tokenRequest(sim.tokenUrl)
+        const html = yield* tokenRequest(sim.tokenUrl())
         assert.strictEqual(html.status, 200)
         assert.include(html.type, "text/html")
         assert.throws(() => JSON.parse(html.body))
-        const scope = yield* tokenRequest(sim.tokenUrl)
+        const scope = yield* tokenRequest(sim.tokenUrl())
         assert.deepStrictEqual(
           [scope.status, JSON.parse(scope.body)],
           [400, { error: "invalid_scope", error_description: "scope AdobeID is not allowed" }]
         )
-        const failure = yield* tokenRequest(sim.tokenUrl)
+        const failure = yield* tokenRequest(sim.tokenUrl())
         assert.strictEqual(failure.status, 500)
-        const normal = yield* tokenRequest(sim.tokenUrl)
+        const normal = yield* tokenRequest(sim.tokenUrl())
         assert.strictEqual(normal.status, 200)
         assert.deepStrictEqual(
           (yield* sim.tokenRequests).map((r) => [r.status, r.scripted]),

@@ -14,7 +14,7 @@ describe("Simulator", () => {
   it.live("token endpoint: issues bearer tokens, refuses wrong credentials like IMS", () =>
     withSimulator({ tokenLifetimeSeconds: 120 }, (sim) =>
       Effect.gen(function* () {
-        const ok = yield* token(sim.tokenUrl, {
+        const ok = yield* token(sim.tokenUrl(), {
           grant_type: "client_credentials",
           client_id: sim.clientId,
           client_secret: sim.clientSecret,
@@ -24,20 +24,20 @@ describe("Simulator", () => {
         assert.strictEqual(ok.body.token_type, "bearer")
         assert.strictEqual(ok.body.expires_in, 120)
         assert.match(ok.body.access_token, /^sim\./)
-        const badSecret = yield* token(sim.tokenUrl, {
+        const badSecret = yield* token(sim.tokenUrl(), {
           grant_type: "client_credentials",
           client_id: sim.clientId,
           client_secret: "nope"
         })
         assert.strictEqual(badSecret.status, 401)
         assert.strictEqual(badSecret.body.error, "invalid_client")
-        const badClient = yield* token(sim.tokenUrl, {
+        const badClient = yield* token(sim.tokenUrl(), {
           grant_type: "client_credentials",
           client_id: "x",
           client_secret: "y"
         })
         assert.strictEqual(badClient.status, 400)
-        const badGrant = yield* token(sim.tokenUrl, { grant_type: "password" })
+        const badGrant = yield* token(sim.tokenUrl(), { grant_type: "password" })
         assert.strictEqual(badGrant.body.error, "unsupported_grant_type")
       })
     )

@@ -13,11 +13,11 @@ export const withSimulator = <A, E>(
   Effect.gen(function* () {
     const sim = yield* Simulator.Simulator
     return yield* f(sim)
-  }).pipe(Effect.provide(Simulator.Simulator.layer(options)))
+  }).pipe(Effect.provide(Simulator.layer(options)))
 
-export const credentials = (sim: { tokenUrl: string; clientId: string; clientSecret: string }) =>
+export const credentials = (sim: { tokenUrl: () => string; clientId: string; clientSecret: string }) =>
   Effect.gen(function* () {
-    const reply = yield* token(sim.tokenUrl, {
+    const reply = yield* token(sim.tokenUrl(), {
       grant_type: "client_credentials",
       client_id: sim.clientId,
       client_secret: sim.clientSecret,
