@@ -8,9 +8,9 @@
  *
  * @since 0.1.0
  */
-import { Connection, LiveStream, LiveStreamConfig, NodeLiveStream } from "@hitstream/client"
+import { Connection, LiveStream, LiveStreamConfig, Network, NodeLiveStream } from "@hitstream/client"
 import { Config, Hit, RedactedUrl } from "@hitstream/core"
-import { Simulator, SimulatorCommand } from "@hitstream/simulator"
+import { Simulator, SimulatorCommand, Tls } from "@hitstream/simulator"
 import { Console, Duration, Effect, Layer, Logger, Option, References, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Yaml from "effect/encoding/Yaml"
@@ -190,7 +190,11 @@ export const run = Command.make(
       client,
       NodeLiveStream.fileJournal(stateDir, client.url)
     )
-    const clientLayer = NodeLiveStream.layerWith(LiveStreamConfig.layerValue(wired.client), wired.journal)
+    const clientLayer = NodeLiveStream.layerWith(
+      LiveStreamConfig.layerValue(wired.client),
+      wired.journal,
+      Network.layer(networkOptions(program))
+    )
     // The metrics server binds while the layers are built, before the first connection.
     const services =
       program.metricsPort === undefined
@@ -251,7 +255,13 @@ export const enable = Command.make(
       const connection = yield* Connection.Connection
       return yield* connection.enable
     }).pipe(
-      Effect.provide(NodeLiveStream.layerParts(LiveStreamConfig.layerValue(client))),
+      Effect.provide(
+        NodeLiveStream.layerParts(
+          LiveStreamConfig.layerValue(client),
+          undefined,
+          Network.layer(networkOptions(program))
+        )
+      ),
       Effect.provide(loggerLayer(program.logLevel, program.logFormat))
     )
     yield* Console.log(message)
@@ -272,6 +282,17 @@ export const demoLine = (hit: Hit.Hit): string =>
   `${Terminal.padEnd(String(hit.pageName ?? ""), 40)} ${Terminal.padEnd(String(hit["geoCity"] ?? ""), 12)} ${hit.hitIdHigh}`
 
 /**
+ * The client's network settings from the program's: `--ca-file` and `--proxy`; the standard
+ * proxy variables come from the environment.
+ *
+ * @since 0.1.0
+ */
+export const networkOptions = (program: Settings.ProgramSettings): Network.Options => ({
+  ...(program.caFile === undefined ? {} : { caFiles: [program.caFile] }),
+  ...(program.proxy === undefined ? {} : { proxy: program.proxy })
+})
+
+/**
  * `hitstream demo`: the simulator and the client in one process, with a scripted drop.
  *
  * @since 0.1.0
@@ -287,10 +308,16 @@ export const demo = Command.make(
     delay: Flag.String("min-reconnect-delay").pipe(
       Flag.withDescription("the demo's shortened spacing after a drop (real streams: 60s)"),
       Flag.withDefault("8s")
+    ),
+    tls: Flag.Boolean("tls").pipe(
+      Flag.withDescription(
+        "serve the simulator over HTTPS with a CA made for the run, which the client trusts as with --ca-file"
+      )
     )
   },
   Effect.fnUntraced(function* (flags) {
     const until = yield* parseDurationFlag(flags.duration)
+    const tls = flags.tls ? yield* Tls.generate() : undefined
     const line = Terminal.forStderr()
     yield* Effect.gen(function* () {
       const sim = yield* Simulator.Simulator
@@ -336,7 +363,13 @@ export const demo = Command.make(
           onHits: (hits) => Effect.andThen(onHits(hits), DashboardServer.recordIfServed(hits))
         }).pipe(
           DashboardServer.attached,
-          Effect.provide(NodeLiveStream.layerWith(LiveStreamConfig.layerValue(config)))
+          Effect.provide(
+            NodeLiveStream.layerWith(
+              LiveStreamConfig.layerValue(config),
+              undefined,
+              Network.layer(tls === undefined ? {} : { caFiles: [tls.caFile] })
+            )
+          )
         )
       }).pipe(Effect.provide(DashboardServer.layerForDemo()))
       const sent = yield* sim.sent
@@ -350,13 +383,14 @@ export const demo = Command.make(
         Simulator.layer({
           rate: flags.rate,
           gracePeriod: 3_000,
-          scenario: [{ status: 200, after: 150, fault: "drop" }]
+          scenario: [{ status: 200, after: 150, fault: "drop" }],
+          tls
         })
       ),
       Effect.provide(loggerLayer("info", "pretty", line)),
       Effect.catchTag("StdoutClosed", () => Effect.void)
     )
-  })
+  }, Effect.scoped)
 ).pipe(
   Command.withDescription(
     "Start the simulator in this process and stream from it: hits flowing, a scripted drop, the client waiting out the (shortened) spacing, and resuming with nothing lost. `npm start` runs this."

@@ -50,7 +50,11 @@ const descriptions: Record<string, string> = {
   rotateGzip: "file sink: gzip rotated files",
   fileMode: "mode of the files and state directory created, e.g. 0640 (default 0600, directories 0700)",
   clientSecretFile: "file holding the IMS client secret (or set HITSTREAM_CLIENT_SECRET)",
-  accessTokenFile: "file holding a static access token (or set HITSTREAM_ACCESS_TOKEN)"
+  accessTokenFile: "file holding a static access token (or set HITSTREAM_ACCESS_TOKEN)",
+  caFile:
+    "PEM file of CAs to trust on top of the system's, e.g. a company CA that re-signs TLS (NODE_EXTRA_CA_CERTS works too)",
+  proxy:
+    "proxy for every request, http://[user:password@]host:port, instead of HTTPS_PROXY/HTTP_PROXY (NO_PROXY still applies)"
 }
 
 /**

@@ -24,9 +24,17 @@ const usageErrors = new Set([
   "MetricsServerError",
   "ScenarioFileError",
   "SimulatorStartError",
-  "InvalidPolicyOption"
+  "InvalidPolicyOption",
+  "NetworkSettingsError",
+  "TlsError"
 ])
-const fatalErrors = new Set(["StreamFatalError", "RedirectRejected", "AuthError", "EnableError"])
+const fatalErrors = new Set([
+  "StreamFatalError",
+  "RedirectRejected",
+  "AuthError",
+  "EnableError",
+  "NetworkRejected"
+])
 
 /**
  * The exit code for how the program ended.

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Config } from "@hitstream/core"
-import { Duration, Effect, Option, Schema } from "effect"
+import { Duration, Effect, Option, Redacted, Schema } from "effect"
 
 /**
  * Settings of the program itself, beside the client's.
@@ -34,7 +34,9 @@ export const programKeys = [
   "clientSecretFile",
   "accessTokenFile",
   "fleet",
-  "natsCredsFile"
+  "natsCredsFile",
+  "caFile",
+  "proxy"
 ] as const
 
 /**
@@ -158,6 +160,10 @@ export interface ProgramSettings {
   /** Mode of created files; directories get it with search (x) added where read (r) is. */
   readonly fileMode: number
   readonly maxRecordBytes: number | undefined
+  /** `--ca-file`: PEM CAs trusted on top of Node's (read and checked by the client's `Network`). */
+  readonly caFile: string | undefined
+  /** `--proxy`: for every request instead of HTTPS_PROXY/HTTP_PROXY; may hold credentials. */
+  readonly proxy: Redacted.Redacted<string> | undefined
 }
 
 const invalid = (key: string, value: string, what: string) =>
@@ -287,6 +293,16 @@ export const programSettings = (settings: Record<string, string>) =>
           "write it like 1MB or 512KB, from 1KB to 1GB"
         )
     }
+    let proxy: Redacted.Redacted<string> | undefined
+    if (settings.proxy !== undefined && settings.proxy !== "") {
+      const url = URL.parse(settings.proxy)
+      if (url === null || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "")
+        return yield* new SettingsError({
+          field: "proxy",
+          message: `${named("proxy")} is not a proxy URL (its value is not shown: it may hold a password); it must look like http://proxy.example.com:3128, with any credentials as user:password@ before the host`
+        })
+      proxy = Redacted.make(settings.proxy, { label: "proxy" })
+    }
     return {
       sink,
       fleet: settings.fleet,
@@ -303,7 +319,9 @@ export const programSettings = (settings: Record<string, string>) =>
       rotateInterval,
       rotateGzip: yield* bool("rotateGzip", settings.rotateGzip),
       fileMode,
-      maxRecordBytes
+      maxRecordBytes,
+      caFile: settings.caFile === "" ? undefined : settings.caFile,
+      proxy
     } satisfies ProgramSettings
   })
 

@@ -251,7 +251,7 @@ export const classify = (error: unknown, url: string | URL, secret: string): Fai
           reason: new ProxyRefused({
             proxy,
             status,
-            message: `the proxy ${proxy} refused the tunnel to ${target} for want of valid credentials (HTTP ${status}): put them in the proxy URL, http://user:password@host:port, in --proxy or HTTPS_PROXY (a password's special characters percent-encoded). ${secret} was not sent; this is not retried`
+            message: `the proxy ${proxy} refused the tunnel to ${target} for want of valid credentials (HTTP ${status}): give them in the proxy URL (--proxy or HTTPS_PROXY) as user:password@ before the host, special characters percent-encoded. ${secret} was not sent; this is not retried`
           })
         })
       }
@@ -301,7 +301,7 @@ const checkProxy = (setting: string, value: string) => {
   return Effect.fail(
     new NetworkSettingsError({
       setting,
-      message: `${setting} is ${JSON.stringify(RedactedUrl.redactText(value))}; it must be a proxy URL such as http://proxy.example.com:3128 (credentials as http://user:password@host:port)`
+      message: `${setting} is not a proxy URL (its value is not shown: it may hold a password); it must look like http://proxy.example.com:3128, with any credentials as user:password@ before the host`
     })
   )
 }
