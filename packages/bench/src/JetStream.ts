@@ -174,7 +174,7 @@ const measure = async (replicas: number, sizes: Sizes, log: (s: string) => void)
         Effect.provide(
           Layer.unwrap(
             Effect.map(NatsClient.parseUrl("sink", cluster.servers), (url) =>
-              NatsClient.NatsClient.layer({ url, credentials: { _tag: "None" } })
+              NatsClient.layer({ url, credentials: { _tag: "None" } })
             )
           )
         )

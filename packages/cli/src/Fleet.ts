@@ -192,7 +192,7 @@ export const wire = <E>(
     }
     const url = (fleetUrl ?? sinkUrl)!
     const id = processId()
-    const natsLayer = NatsClient.NatsClient.layer({ url, credentials: credentials_, name: `hitstream ${id}` })
+    const natsLayer = NatsClient.layer({ url, credentials: credentials_, name: `hitstream ${id}` })
     // In a fleet, this process runs every slot and the leases decide which are open.
     const fleetClient: Config.ClientConfig =
       fleetOptions === undefined ? client : { ...client, connections: client.maxConnections }

@@ -309,6 +309,11 @@ export const make = Effect.fn("JetStreamSink.make")(function* (options: Options)
  */
 export class JetStreamSinkService extends Context.Service<JetStreamSinkService, JetStreamSink>()(
   "@hitstream/nats/JetStreamSink"
-) {
-  static readonly layer = (options: Options) => Layer.effect(JetStreamSinkService, make(options))
-}
+) {}
+
+/**
+ * The sink as a service, opened in the layer's scope.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options) => Layer.effect(JetStreamSinkService, make(options))

@@ -174,13 +174,15 @@ export class NatsClient extends Context.Service<
     /** Whether the client is connected right now. */
     readonly connected: () => boolean
   }
->()("@hitstream/nats/NatsClient") {
-  /**
-   * Connects in the layer's scope; on release, drains (pending publishes go out) and closes.
-   */
-  static readonly layer = (options: Options): Layer.Layer<NatsClient, NatsConnectError> =>
-    Layer.effect(NatsClient, make(options))
-}
+>()("@hitstream/nats/NatsClient") {}
+
+/**
+ * Connects in the layer's scope; on release, drains (pending publishes go out) and closes.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<NatsClient, NatsConnectError> =>
+  Layer.effect(NatsClient, make(options))
 
 const authenticator = (credentials: Credentials): Authenticator | undefined => {
   switch (credentials._tag) {

@@ -61,7 +61,7 @@ describe("fleet mode", () => {
 
         // The cluster elects its JetStream leader: the R3 stream is created once it can be.
         const client = yield* Layer.build(
-          NatsClient.NatsClient.layer({
+          NatsClient.layer({
             url: yield* NatsClient.parseUrl("sink", servers),
             credentials: { _tag: "None" }
           })

@@ -15,7 +15,7 @@ const hitsOf = (from: number, to: number) =>
 const clientLayer = (servers: string) =>
   Layer.unwrap(
     Effect.map(NatsClient.parseUrl("sink", servers), (url) =>
-      NatsClient.NatsClient.layer({ url, credentials: { _tag: "None" } })
+      NatsClient.layer({ url, credentials: { _tag: "None" } })
     )
   )
 

@@ -5,7 +5,7 @@ import { JetStreamSink, NatsClient } from "../src/index.ts"
 
 const nats = Layer.unwrap(
   Effect.map(NatsClient.parseUrl("sink", "nats://127.0.0.1:4222"), (url) =>
-    NatsClient.NatsClient.layer({ url, credentials: { _tag: "None" } })
+    NatsClient.layer({ url, credentials: { _tag: "None" } })
   )
 )
 const program = Effect.gen(function* () {

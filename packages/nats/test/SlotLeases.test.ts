@@ -21,7 +21,7 @@ const process = (servers: string, id: string, log: Array<Interval>) =>
     const scope = yield* Scope.make()
     const url = yield* NatsClient.parseUrl("fleet", servers)
     const context = yield* Layer.build(
-      NatsClient.NatsClient.layer({ url, credentials: { _tag: "None" } })
+      NatsClient.layer({ url, credentials: { _tag: "None" } })
     ).pipe(Scope.provide(scope))
     const run = Effect.gen(function* () {
       const buckets = yield* FleetBucket.open({ bucket: "fleet", replicas: 1, ttl: Duration.seconds(2) })
