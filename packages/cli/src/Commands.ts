@@ -287,10 +287,17 @@ export const demoLine = (hit: Hit.Hit): string =>
  *
  * @since 0.1.0
  */
-export const networkOptions = (program: Settings.ProgramSettings): Network.Options => ({
-  ...(program.caFile === undefined ? {} : { caFiles: [program.caFile] }),
-  ...(program.proxy === undefined ? {} : { proxy: program.proxy })
-})
+export const networkOptions = (program: Settings.ProgramSettings): Network.Options => {
+  // Several files may be given, separated by commas, as for other list settings.
+  const caFiles = (program.caFile ?? "")
+    .split(",")
+    .map((file) => file.trim())
+    .filter((file) => file.length > 0)
+  return {
+    ...(caFiles.length === 0 ? {} : { caFiles }),
+    ...(program.proxy === undefined ? {} : { proxy: program.proxy })
+  }
+}
 
 /**
  * `hitstream demo`: the simulator and the client in one process, with a scripted drop.
