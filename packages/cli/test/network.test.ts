@@ -354,6 +354,37 @@ describe.skipIf(!hasTinyproxy)("hitstream through a proxy (tinyproxy)", () => {
   )
 })
 
+describe.skipIf(!hasTinyproxy)("hitstream: losses on the way wait, and say what they are", () => {
+  it.live(
+    "a proxy that cannot reach the host (HTTP 500 to CONNECT) and a name that does not resolve: logged, waited out, no exit 3",
+    () =>
+      Effect.gen(function* () {
+        const proxy = yield* tinyproxy()
+        const dead = yield* freePort()
+        const env = {
+          HITSTREAM_ACCESS_TOKEN: "given-token",
+          HITSTREAM_MIN_RECONNECT_DELAY: "300ms",
+          HITSTREAM_MAX_RECONNECT_DELAY: "500ms"
+        }
+        const common = ["--client-id", "c", "--state-dir", tmp(), "--duration", "3s"]
+        const viaProxy = yield* run(["run", "--url", `https://127.0.0.1:${dead}/api/1/stream/x`, ...common], {
+          ...env,
+          HTTPS_PROXY: proxy.url
+        })
+        assert.strictEqual(viaProxy.code, 0, viaProxy.stderr)
+        assert.include(
+          viaProxy.stderr,
+          `the proxy ${proxy.url}/ could not open a tunnel to 127.0.0.1:${dead} (HTTP 500`
+        )
+        assert.isAtLeast(viaProxy.stderr.split("connection ended").length - 1, 2, "tried again")
+        const dns = yield* run(["run", "--url", "https://stream.invalid/api/1/stream/x", ...common], env)
+        assert.strictEqual(dns.code, 0, dns.stderr)
+        assert.include(dns.stderr, "DNS lookup of stream.invalid failed (ENOTFOUND)")
+      }).pipe(Effect.scoped),
+    120_000
+  )
+})
+
 if (!hasTinyproxy) {
   describe("hitstream through a proxy (tinyproxy)", () => {
     it("is skipped: tinyproxy is not installed (apt-get install -y tinyproxy)", () => {
