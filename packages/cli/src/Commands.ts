@@ -319,7 +319,8 @@ export const demo = Command.make(
     tls: Flag.Boolean("tls").pipe(
       Flag.withDescription(
         "serve the simulator over HTTPS with a CA made for the run, which the client trusts as with --ca-file"
-      )
+      ),
+      Flag.withDefault(false)
     )
   },
   Effect.fnUntraced(function* (flags) {

@@ -146,7 +146,8 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
       tls: Flag.Boolean("tls").pipe(
         Flag.withDescription(
           "serve HTTPS (stream, IMS and redirect listener) with a fresh CA and a certificate for localhost, 127.0.0.1 and ::1; prints the CA file for clients' --ca-file"
-        )
+        ),
+        Flag.withDefault(false)
       ),
       tlsCert: Flag.String("tls-cert").pipe(
         Flag.withDescription("serve HTTPS with this certificate (PEM, chain included); needs --tls-key"),
