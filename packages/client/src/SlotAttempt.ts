@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { type Dedup, Framing, Hit, ReconnectPolicy } from "@hitstream/core"
+import { Dedup, Framing, type Hit, ReconnectPolicy } from "@hitstream/core"
 import { Clock, DateTime, Duration, Effect, Exit, Metric, Queue, Schedule, Stream } from "effect"
 import type { Connection, ConnectionLost, RedirectRejected } from "./Connection.ts"
 import type { ConnectionJournal } from "./ConnectionJournal.ts"
@@ -49,6 +49,9 @@ export interface Services {
 }
 
 const heartbeatEvery = Duration.seconds(5)
+
+// What the stall timeout fails the socket bytes with: no bytes for `stallTimeout`.
+const stalled = { _tag: "Stalled" } as const
 
 /**
  * Runs attempts for the slots of one stream. `lostAt` is when the slot last lost a stream,
@@ -135,98 +138,77 @@ export const make =
       )
 
       let delivered = 0
-      let lastActivity = startedAt
-      let blocked = false
-      const deliver = (framed: ReadonlyArray<Framing.Framed>) =>
-        Effect.gen(function* () {
-          const fresh: Array<Hit.Hit> = []
-          let malformed = 0
-          let duplicates = 0
-          for (let i = 0; i < framed.length; i++) {
-            const record = framed[i]
-            if (Hit.isMalformed(record)) {
-              malformed++
+      // Socket bytes are counted as they pass (no Effect per chunk) and reported per batch.
+      let bytesSeen = 0
+      const deliver = (framed: ReadonlyArray<Framing.Framed>): Effect.Effect<void> => {
+        const { fresh, malformed, duplicates } = Dedup.classify(dedup, framed)
+        const bytes = bytesSeen
+        bytesSeen = 0
+        board.totals.bytes += bytes
+        board.totals.malformed += malformed.length
+        board.totals.duplicates += duplicates
+        counts.hits += fresh.length
+        board.totals.hits += fresh.length
+        delivered += fresh.length
+        return Effect.gen(function* () {
+          yield* Metric.update(metrics.bytes, bytes)
+          if (malformed.length > 0) {
+            yield* Metric.update(metrics.malformed, malformed.length)
+            for (const record of malformed) {
               yield* Effect.logWarning(
                 `slot ${slot}: skipped a malformed record (${record.reason}): ${record.message}`,
                 { preview: record.preview, length: record.length }
               )
-            } else if (dedup.admitHit(record)) {
-              fresh.push(record)
-            } else {
-              duplicates++
             }
           }
-          board.totals.malformed += malformed
-          board.totals.duplicates += duplicates
-          if (malformed > 0) yield* Metric.update(metrics.malformed, malformed)
           if (duplicates > 0) yield* Metric.update(metrics.duplicates, duplicates)
           if (fresh.length === 0) return
-          const now = yield* Clock.currentTimeMillis
           const received = fresh[fresh.length - 1].receivedTimeGMT
           if (received !== undefined) {
-            const lag = Math.max(0, now / 1000 - received)
+            const lag = Math.max(0, (yield* Clock.currentTimeMillis) / 1000 - received)
             counts.lagSeconds = lag
             yield* Metric.update(metrics.lag, lag)
           }
-          counts.hits += fresh.length
-          board.totals.hits += fresh.length
-          delivered += fresh.length
           yield* Metric.update(metrics.hits, fresh.length)
-          blocked = true
           yield* Queue.offerAll(queue, fresh)
-          blocked = false
-          lastActivity = yield* Clock.currentTimeMillis
         })
+      }
 
-      const consume = body.bytes.pipe(
-        Stream.tap((chunk) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => {
-            lastActivity = now
-            board.totals.bytes += chunk.length
-            return Metric.update(metrics.bytes, chunk.length)
-          })
-        ),
-        // Small bounded buffers let the socket be read and zlib inflate (on its own thread)
-        // while the previous chunk's records are parsed: measured +10% end to end.
-        Stream.buffer({ capacity: 16 }),
-        // Inflated pieces go straight into the splitter: a record past maxRecordBytes is
-        // skipped as it streams in, so a gzip bomb costs at most the limit.
+      // The stall timeout times each pull of socket bytes, ahead of the read-ahead: while the
+      // consumer is slow, the read-ahead is full and nothing pulls, so that time is not counted.
+      const stallTimeout = config.stallTimeout
+      const socket = Stream.mapArray(body.bytes, (chunks) => {
+        for (let i = 0; i < chunks.length; i++) bytesSeen += chunks[i].length
+        return chunks
+      })
+      const consume = (
+        stallTimeout === undefined
+          ? socket
+          : Stream.timeoutOrElse(socket, { duration: stallTimeout, orElse: () => Stream.fail(stalled) })
+      ).pipe(
+        // Inflating runs ahead of parsing (zlib on its own thread), by a bounded number of
+        // inflated bytes; a record past maxRecordBytes is skipped as it streams in, so a gzip
+        // bomb costs at most the limit.
         (bytes) => Framing.gunzipSplit(bytes, { maxRecordBytes: config.maxRecordBytes }),
-        Stream.buffer({ capacity: 16 }),
         Framing.parseRecords,
-        Stream.runForEachArray(deliver),
-        Effect.as<"ended">("ended")
+        Stream.runForEachArray(deliver)
       )
 
-      const stallTimeout =
-        config.stallTimeout === undefined ? undefined : Duration.toMillis(config.stallTimeout)
-      const watchdog =
-        stallTimeout === undefined
-          ? Effect.never
-          : Effect.gen(function* () {
-              while (true) {
-                yield* Effect.sleep(Math.max(10, Math.min(1000, stallTimeout / 4)))
-                const now = yield* Clock.currentTimeMillis
-                if (!blocked && now - lastActivity >= stallTimeout) return "stalled" as const
-              }
-            })
-
-      const ended = yield* Effect.result(Effect.raceFirst(consume, watchdog))
+      const ended = yield* Effect.result(consume)
       const endedAt = yield* Clock.currentTimeMillis
       const streamedMillis = Math.max(1, endedAt - startedAt)
       const hits = delivered
       let end: ReconnectPolicy.ConnectionEnd
       if (ended._tag === "Success") {
-        end =
-          ended.success === "stalled"
-            ? ReconnectPolicy.ConnectionEnd.Stalled({
-                streamedMillis,
-                idleMillis: endedAt - lastActivity,
-                hits
-              })
-            : ReconnectPolicy.ConnectionEnd.Ended({ streamedMillis, hits })
+        end = ReconnectPolicy.ConnectionEnd.Ended({ streamedMillis, hits })
+      } else if (ended.failure === stalled) {
+        end = ReconnectPolicy.ConnectionEnd.Stalled({
+          streamedMillis,
+          idleMillis: Duration.toMillis(stallTimeout!),
+          hits
+        })
       } else {
-        const error: ConnectionLost | Framing.GzipError = ended.failure
+        const error = ended.failure as ConnectionLost | Framing.GzipError
         end = ReconnectPolicy.ConnectionEnd.NetworkError({ streamedMillis, message: error.message, hits })
       }
       return { end, streamedFrom: startedAt }

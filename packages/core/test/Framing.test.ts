@@ -58,7 +58,7 @@ describe("Framing", () => {
   it("splits a CRLF pair and a 4-byte character across chunks", () => {
     const bytes = encoder.encode('{"pageName":"😀"}\r\n\r\n{"a":1}\n')
     const splitter = new Framing.RecordSplitter()
-    const records: Array<string> = []
+    const records: Array<Framing.Split> = []
     for (let i = 0; i < bytes.length; i++) records.push(...splitter.push(bytes.subarray(i, i + 1)))
     records.push(...splitter.end())
     assert.deepStrictEqual(records, ['{"pageName":"😀"}', '{"a":1}'])
