@@ -269,25 +269,40 @@ export const file = (options: FileOptions): Effect.Effect<Sink, SinkError, Scope
     })
     yield* Effect.addFinalizer(() => Effect.ignore(close))
 
+    // One encoding per batch: the byte count for rotation comes from the buffer written, not
+    // from a second pass over the text. No Effect per batch unless rotating or waiting.
+    const append = (hits: ReadonlyArray<Hit.Hit>): Effect.Effect<void> => {
+      const bytes = Buffer.from(render(hits, options.format))
+      size += bytes.length
+      written += hits.length
+      const out = current.out
+      return out.write(bytes)
+        ? Effect.void
+        : Effect.callback<void>((resume) => void out.once("drain", () => resume(Effect.void)))
+    }
+    const rotateBySize = (): boolean =>
+      size > 0 && options.rotateSize !== undefined && size >= options.rotateSize
+    const rotateInterval = options.rotateInterval
     const sink: Sink = {
       write: (hits) =>
-        Effect.gen(function* () {
-          if (hits.length === 0) return
-          if (broken !== undefined) return yield* failure(broken)
-          const now = yield* Clock.currentTimeMillis
-          if (
-            size > 0 &&
-            ((options.rotateSize !== undefined && size >= options.rotateSize) ||
-              (options.rotateInterval !== undefined && now - openedAt >= options.rotateInterval))
-          ) {
-            yield* rotate
-          }
-          const text = render(hits, options.format)
-          size += Buffer.byteLength(text)
-          const out = current.out
-          const ok = out.write(text)
-          written += hits.length
-          if (!ok) yield* Effect.callback<void>((resume) => void out.once("drain", () => resume(Effect.void)))
+        Effect.suspend(() => {
+          if (hits.length === 0) return Effect.void
+          if (broken !== undefined) return Effect.fail(failure(broken))
+          if (rotateInterval === undefined)
+            return rotateBySize()
+              ? Effect.andThen(
+                  rotate,
+                  Effect.suspend(() => append(hits))
+                )
+              : append(hits)
+          return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            rotateBySize() || (size > 0 && now - openedAt >= rotateInterval)
+              ? Effect.andThen(
+                  rotate,
+                  Effect.suspend(() => append(hits))
+                )
+              : append(hits)
+          )
         }),
       close,
       written: () => written,
