@@ -58,6 +58,7 @@ const figures = args.has("--startup")
       Bench.latency,
       Bench.decode,
       Bench.endToEnd,
+      Bench.wholeProcess,
       Bench.memory,
       Bench.reconnect,
       Bench.simulatorRate,

@@ -11,7 +11,7 @@ import { Config, Dedup, Framing, Hit } from "@hitstream/core"
 import { HitGenerator } from "@hitstream/simulator"
 import { type Cause, Effect, Fiber, ManagedRuntime, Queue, References, Scope, Stream } from "effect"
 import { spawn } from "node:child_process"
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs"
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import * as Http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -539,5 +539,157 @@ export const reconnect = async (sizes: Sizes, log: (s: string) => void): Promise
     ]
   } finally {
     sim.stop()
+  }
+}
+
+// --- 6. whole process ----------------------------------------------------------------------------
+
+const packagesDir = fileURLToPath(new URL("../../", import.meta.url))
+
+// The newest source file the program is built from: a bundle older than it would measure old code.
+const newestSource = () => {
+  let newest = 0
+  for (const pkg of ["core", "client", "cli"]) {
+    const dir = join(packagesDir, pkg, "src")
+    for (const file of readdirSync(dir, { recursive: true }) as Array<string>) {
+      if (file.endsWith(".ts")) newest = Math.max(newest, statSync(join(dir, file)).mtimeMs)
+    }
+  }
+  return newest
+}
+
+/** How `hitstream` is started: the built bundle when it is fresh, the sources otherwise. */
+const program = (): { readonly args: ReadonlyArray<string>; readonly what: string } => {
+  const bundle = join(packagesDir, "cli", "dist", "hitstream.bundle.js")
+  return existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource()
+    ? { args: [bundle], what: "the built bundle" }
+    : {
+        args: ["--conditions=@hitstream/source", join(packagesDir, "cli", "src", "bin.ts")],
+        what: "the sources"
+      }
+}
+
+/** Runs a program to its exit, reading its stdout as a pipe would; seconds and lines written. */
+const runProcess = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  new Promise<{ readonly seconds: number; readonly lines: number }>((resolve, reject) => {
+    const start = now()
+    const child = spawn(process.execPath, args, {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let lines = 0
+    let stderr = ""
+    child.stdout!.on("data", (d: Buffer) => {
+      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) lines++
+    })
+    child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-2000)))
+    child.on("error", reject)
+    child.on("close", (code) =>
+      code === 0
+        ? resolve({ seconds: (now() - start) / 1000, lines })
+        : reject(new Error(`${args.join(" ")} exited ${code}: ${stderr}`))
+    )
+  })
+
+const hitstreamRun = (sim: SimulatorEndpoint, hits: number, dir: string, extra: ReadonlyArray<string> = []) =>
+  runProcess(
+    [
+      ...program().args,
+      "run",
+      "--url",
+      sim.url,
+      "--client-id",
+      sim.clientId,
+      "--token-url",
+      sim.tokenUrl,
+      "--limit",
+      String(hits),
+      "--sink",
+      "stdout",
+      "--min-reconnect-delay",
+      "1s",
+      "--state-dir",
+      mkdtempSync(join(dir, "state-")),
+      ...extra
+    ],
+    { HITSTREAM_CLIENT_SECRET: sim.clientSecret }
+  )
+
+const naiveRun = (sim: SimulatorEndpoint, hits: number) =>
+  runProcess(
+    [
+      fileURLToPath(new URL("./NaiveProcess.ts", import.meta.url)),
+      sim.url,
+      sim.tokenUrl,
+      sim.clientId,
+      String(hits)
+    ],
+    { HITSTREAM_CLIENT_SECRET: sim.clientSecret }
+  )
+
+const checkLines = (what: string, got: number, hits: number) => {
+  if (got !== hits) throw new Error(`${what} wrote ${got} lines, expected ${hits}`)
+}
+
+/**
+ * The whole program, startup included: `hitstream run --limit N --sink stdout` against the naive
+ * script, alternating (A B A B) against one simulator process; and `--connections 2` against one
+ * slot.
+ *
+ * @since 0.1.0
+ */
+export const wholeProcess = async (sizes: Sizes, log: (s: string) => void): Promise<Array<Row>> => {
+  const hits = sizes.e2eHits * 2
+  const sim = await startSimulator(hits)
+  const dir = mkdtempSync(join(tmpdir(), "hitstream-bench-process-"))
+  const { what } = program()
+  try {
+    const h: Array<number> = []
+    const b: Array<number> = []
+    for (let r = 0; r < sizes.rounds; r++) {
+      const naive = await naiveRun(sim, hits)
+      checkLines("the naive script", naive.lines, hits)
+      b.push(hits / naive.seconds)
+      const ours = await hitstreamRun(sim, hits, dir)
+      checkLines("hitstream run", ours.lines, hits)
+      h.push(hits / ours.seconds)
+      log(
+        `whole process round ${r + 1}: hitstream ${h[r].toFixed(0)} hits/s, naive ${b[r].toFixed(0)} hits/s`
+      )
+    }
+    const one: Array<number> = []
+    const two: Array<number> = []
+    for (let r = 0; r < sizes.rounds; r++) {
+      const single = await hitstreamRun(sim, hits, dir, ["--max-connections", "2", "--connections", "1"])
+      checkLines("hitstream run --connections 1", single.lines, hits)
+      one.push(hits / single.seconds)
+      const double = await hitstreamRun(sim, hits, dir, ["--max-connections", "2", "--connections", "2"])
+      checkLines("hitstream run --connections 2", double.lines, hits)
+      two.push(hits / double.seconds)
+      log(`slots round ${r + 1}: 2 slots ${two[r].toFixed(0)} hits/s, 1 slot ${one[r].toFixed(0)} hits/s`)
+    }
+    return [
+      {
+        figure: "whole process, run --sink stdout",
+        unit: "hits/s",
+        hitstream: h,
+        baseline: b,
+        better: "higher",
+        target: ">= 0.9x",
+        note: `${hits} hits, startup included; hitstream from ${what}; baseline: NaiveProcess.ts (token, redirects, gunzip, CRLF, JSON.parse, raw lines); alternating`
+      },
+      {
+        figure: "2 slots vs 1 slot (baseline: 1 slot)",
+        unit: "hits/s",
+        hitstream: two,
+        baseline: one,
+        better: "higher",
+        target: ">= 1.5x",
+        note: `hitstream run --max-connections 2, --connections 2 against --connections 1; ${hits} hits to stdout`
+      }
+    ]
+  } finally {
+    sim.stop()
+    rmSync(dir, { recursive: true, force: true })
   }
 }
