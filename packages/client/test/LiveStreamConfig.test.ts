@@ -2,7 +2,8 @@
 // a bad value is a typed ConfigError naming the field, before any connection is made.
 import { assert, describe, it } from "@effect/vitest"
 import { Simulator } from "@hitstream/simulator"
-import { Cause, Effect, Exit, Layer, Redacted, Stream } from "effect"
+import type { Config } from "@hitstream/core"
+import { Cause, Duration, Effect, Exit, Layer, Redacted, Stream } from "effect"
 import { LiveStream, LiveStreamConfig, NodeLiveStream } from "../src/index.ts"
 
 const base = {
@@ -85,5 +86,65 @@ describe("LiveStreamConfig.layer and NodeLiveStream.layer", () => {
       )
       assert.strictEqual(hits.length, 10)
     }).pipe(Effect.provide(Simulator.layer({ rate: Number.POSITIVE_INFINITY, totalHits: 10 })))
+  )
+})
+
+describe("inputs as Effect takes them", () => {
+  const decode = (input: Config.Input) =>
+    Effect.flatMap(Effect.service(LiveStreamConfig.LiveStreamConfig), Effect.succeed).pipe(
+      Effect.provide(LiveStreamConfig.layer(input))
+    )
+
+  it.effect.each([
+    ["90 seconds", 90_000],
+    [90_000, 90_000],
+    [Duration.seconds(90), 90_000],
+    [{ minutes: 1.5 }, 90_000],
+    [[90, 0] as const, 90_000],
+    ["90s", 90_000],
+    ["90", 90_000],
+    ["1.5m", 90_000],
+    ["2 minutes", 120_000]
+  ] as const)("a duration written as %j is %i ms", ([minReconnectDelay, millis]) =>
+    Effect.gen(function* () {
+      const config = yield* decode({ ...base, minReconnectDelay, maxReconnectDelay: "1 hour" })
+      assert.strictEqual(config.policy.minReconnectDelay, millis)
+    })
+  )
+
+  it.effect("a duration that is none is a ConfigError naming the field and how to write it", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(decode({ ...base, connectTimeout: "soon" }))
+      assert.strictEqual(error.field, "connectTimeout")
+      assert.include(error.message, "it is not a duration")
+    })
+  )
+
+  it.effect("scopes as an array or a comma-separated string", () =>
+    Effect.gen(function* () {
+      for (const scopes of [["openid", "AdobeID"], "openid, AdobeID"]) {
+        const config = yield* decode({ ...base, scopes })
+        assert.deepStrictEqual(config.auth._tag === "ClientCredentials" && config.auth.scopes, [
+          "openid",
+          "AdobeID"
+        ])
+      }
+    })
+  )
+
+  it.effect("a secret as a string or a Redacted is Redacted from then on, and never shown", () =>
+    Effect.gen(function* () {
+      for (const clientSecret of ["s3cr3t", Redacted.make("s3cr3t")]) {
+        const config = yield* decode({ ...base, clientSecret })
+        assert.isTrue(
+          config.auth._tag === "ClientCredentials" && Redacted.isRedacted(config.auth.clientSecret)
+        )
+        assert.notInclude(JSON.stringify(config), "s3cr3t")
+        assert.notInclude(String(Object.values(config)), "s3cr3t")
+      }
+      const error = yield* Effect.flip(decode({ url: base.url, clientId: base.clientId, accessToken: "tok\n" }))
+      assert.strictEqual(error.field, "accessToken")
+      assert.notInclude(error.message, "tok")
+    })
   )
 })

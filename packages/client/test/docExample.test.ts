@@ -1,8 +1,9 @@
 // The example of docs/client.md, run against the simulator: the documentation's code must work.
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
+import type { Config } from "@hitstream/core"
 import { Simulator } from "@hitstream/simulator"
 import { Effect, Stream } from "effect"
-import { LiveStream, NodeLiveStream } from "../src/index.ts"
+import { LiveStream, type Network, NodeLiveStream } from "../src/index.ts"
 
 // --- docs/client.md example, verbatim but for `take` and the returned pages ----------------------
 const program = Effect.gen(function* () {
@@ -18,6 +19,16 @@ const main = program.pipe(Effect.provide(NodeLiveStream.layerFromEnv))
 // -------------------------------------------------------------------------------------------------
 
 describe("docs/client.md", () => {
+  it("the example's error channel is the documented errors, with no cast, and it needs nothing", () => {
+    expectTypeOf(main).toEqualTypeOf<
+      Effect.Effect<
+        Array<string>,
+        LiveStream.LiveStreamError | Config.ConfigError | Network.NetworkSettingsError,
+        never
+      >
+    >()
+  })
+
   it.live("the example streams hits with the HITSTREAM_* configuration", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.Simulator
