@@ -125,7 +125,7 @@ const tinyproxy = (auth?: { user: string; password: string }) =>
 
 describe("hitstream over TLS", () => {
   it.live(
-    "simulate --tls prints its CA file; run --ca-file (or HITSTREAM_CA_FILE) streams every record once, byte for byte",
+    "simulate --tls prints its CA file; run --ca-file (or HITSTREAM_CA_FILE, or NODE_EXTRA_CA_CERTS) streams every record once, byte for byte",
     () =>
       Effect.gen(function* () {
         const sim = start(["simulate", "--tls", "--port", "0", "--rate", "max"])
@@ -158,6 +158,14 @@ describe("hitstream over TLS", () => {
         })
         assert.strictEqual(again.code, 0, again.stderr)
         assert.strictEqual(records(again.stdout).length, 5)
+        // Node's own NODE_EXTRA_CA_CERTS keeps working.
+        const extra = yield* run(["run", ...args, "--limit", "5"], {
+          ...env,
+          HITSTREAM_CLIENT_SECRET: "demo-secret",
+          NODE_EXTRA_CA_CERTS: caFile
+        })
+        assert.strictEqual(extra.code, 0, extra.stderr)
+        assert.strictEqual(records(extra.stdout).length, 5)
         assert.include(sim.stderr(), `Control API: ${base}/_sim/log`)
       }).pipe(Effect.scoped),
     // Three processes, each a few seconds to start on a loaded machine.

@@ -175,6 +175,17 @@ describe("Network settings", () => {
     })
   )
 
+  it.effect("the agents keep TCP keep-alive on (30 s probes), for TLS and through a proxy alike", () =>
+    Effect.gen(function* () {
+      const plain = yield* Network.makeAgents({ env: {} })
+      const proxied = yield* Network.makeAgents({ proxy: "http://127.0.0.1:3128", ca: [] })
+      for (const agent of [plain.http, plain.https, proxied.http, proxied.https]) {
+        const options = agent as unknown as { readonly keepAlive: boolean; readonly keepAliveMsecs: number }
+        assert.deepStrictEqual([options.keepAlive, options.keepAliveMsecs], [true, 30_000])
+      }
+    }).pipe(Effect.scoped)
+  )
+
   it("describe never shows a proxy password", () => {
     const line = Network.describe({ proxy: "http://alice:s3cret@proxy:3128", env: { NO_PROXY: "localhost" } })
     assert.notInclude(line, "s3cret")
