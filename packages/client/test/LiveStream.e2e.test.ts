@@ -84,7 +84,7 @@ describe("LiveStream against the simulator", () => {
       Effect.gen(function* () {
         const error = yield* failure(take(1))
         assert.strictEqual(error._tag, "StreamFatalError")
-        assert.strictEqual(error.reason, reason)
+        assert.strictEqual(error.reason._tag, reason)
         assert.strictEqual((yield* sim.log).length, 1)
       })
     )
