@@ -86,7 +86,10 @@ const memoryOf = (pid: number): { rss: number; hwm: number } | undefined => {
     const status = readFileSync(`/proc/${pid}/status`, "utf8")
     const kb = (key: string) =>
       Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN)
-    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 }
+    const rss = kb("VmRSS") / 1024
+    const hwm = kb("VmHWM") / 1024
+    // A process on its way out may no longer report one of them.
+    return { rss, hwm: Number.isFinite(hwm) ? hwm : rss }
   } catch {
     return undefined
   }
@@ -255,7 +258,7 @@ export const run = (options: Options, log: (line: string) => void): Effect.Effec
       Effect.gen(function* () {
         const m = memoryOf(pid)
         if (m === undefined) return
-        peak = Math.max(peak, m.hwm, m.rss)
+        if (Number.isFinite(m.rss)) peak = Math.max(peak, m.hwm, m.rss)
         samples.push({ second: Math.round(yield* elapsed), rssMb: Math.round(m.rss * 10) / 10 })
       }).pipe(Effect.repeat(Schedule.spaced("1 second")))
     )
@@ -283,7 +286,7 @@ export const run = (options: Options, log: (line: string) => void): Effect.Effec
     while (ids.seen.size < totalHits && (yield* elapsed) < settleBy && running())
       yield* Effect.sleep("250 millis")
     const final = memoryOf(pid)
-    if (final !== undefined) peak = Math.max(peak, final.hwm)
+    if (final !== undefined && Number.isFinite(final.hwm)) peak = Math.max(peak, final.hwm)
     client.kill("SIGTERM")
     const exitCode = yield* exited(client, "30 seconds")
 
