@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import { Dedup, type Hit, ReconnectPolicy } from "@hitstream/core"
+import { type Config, Dedup, type Hit, ReconnectPolicy } from "@hitstream/core"
 import {
   Cause,
   Clock,
@@ -109,6 +109,8 @@ export class LiveStream extends Context.Service<
   {
     /** Every hit once, from every slot. Run it once at a time: the slots are its connections. */
     readonly hits: Stream.Stream<Hit.Hit, LiveStreamError>
+    /** The validated configuration it runs with (for a status page: slots, the minimum delay). */
+    readonly config: Config.ClientConfig
     /** Per-slot state, published on every transition (its counts are as of that moment). */
     readonly status: SubscriptionRef.SubscriptionRef<ReadonlyArray<SlotStatus>>
     /** Per-slot state with the counts as of now. */
@@ -290,6 +292,7 @@ export const layer: Layer.Layer<
 
     return LiveStream.of({
       hits,
+      config,
       status: board.status,
       slots: Effect.sync(board.snapshot),
       counters: Effect.sync(() => ({ ...board.totals })),

@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
-import { LiveStream, LiveStreamConfig } from "@hitstream/client"
+import { LiveStream } from "@hitstream/client"
 import type { Hit } from "@hitstream/core"
 import {
   Clock,
@@ -25,7 +25,6 @@ import {
   Effect,
   Layer,
   Logger,
-  Option,
   References,
   Schedule,
   type Scope,
@@ -231,8 +230,7 @@ const make = (options: Options) =>
     const attach = Effect.fn("Dashboard.attach")(function* (stream: LiveStream.LiveStream["Service"]) {
       live = stream
       if (options.minReconnectDelay === undefined) {
-        const config = yield* Effect.serviceOption(LiveStreamConfig.LiveStreamConfig)
-        if (Option.isSome(config)) minReconnectDelayMillis = config.value.policy.minReconnectDelay
+        minReconnectDelayMillis = stream.config.policy.minReconnectDelay
       }
       // Every transition, as it happens: a connect that fails within a second still shows.
       yield* SubscriptionRef.changes(stream.status).pipe(
