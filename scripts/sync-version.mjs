@@ -4,6 +4,9 @@ import { readFileSync, writeFileSync } from "node:fs"
 
 const { version } = JSON.parse(readFileSync(new URL("../packages/cli/package.json", import.meta.url), "utf8"))
 const file = new URL("../packages/cli/src/version.ts", import.meta.url)
-const text = readFileSync(file, "utf8").replace(/export const version = "[^"]*"/, `export const version = "${version}"`)
+const text = readFileSync(file, "utf8").replace(
+  /export const version = "[^"]*"/,
+  `export const version = "${version}"`
+)
 writeFileSync(file, text)
 console.log(`packages/cli/src/version.ts: ${version}`)

@@ -42,7 +42,9 @@ const run = (
   } catch (error) {
     // tsc and npm say what went wrong on stdout as often as on stderr: show both.
     const { stdout, stderr } = error as { stdout?: string; stderr?: string }
-    throw new Error(`${command} ${args.join(" ")} failed:\n${stdout ?? ""}\n${stderr ?? ""}`, { cause: error })
+    throw new Error(`${command} ${args.join(" ")} failed:\n${stdout ?? ""}\n${stderr ?? ""}`, {
+      cause: error
+    })
   }
 }
 

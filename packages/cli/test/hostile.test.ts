@@ -24,11 +24,7 @@ type Sim = Simulator.Simulator["Service"]
 const withSim = <A, E>(options: Partial<Simulator.Options>, f: (sim: Sim) => Effect.Effect<A, E>) =>
   Effect.gen(function* () {
     return yield* f(yield* Simulator.Simulator)
-  }).pipe(
-    Effect.provide(
-      Simulator.layer({ gracePeriod: 200, clientSecret: "s3cr3t-Value-42", ...options })
-    )
-  )
+  }).pipe(Effect.provide(Simulator.layer({ gracePeriod: 200, clientSecret: "s3cr3t-Value-42", ...options })))
 
 const tmp = () => mkdtempSync(join(tmpdir(), "hitstream-hostile-"))
 

@@ -142,7 +142,9 @@ describe("inputs as Effect takes them", () => {
         assert.notInclude(JSON.stringify(config), "s3cr3t")
         assert.notInclude(String(Object.values(config)), "s3cr3t")
       }
-      const error = yield* Effect.flip(decode({ url: base.url, clientId: base.clientId, accessToken: "tok\n" }))
+      const error = yield* Effect.flip(
+        decode({ url: base.url, clientId: base.clientId, accessToken: "tok\n" })
+      )
       assert.strictEqual(error.field, "accessToken")
       assert.notInclude(error.message, "tok")
     })

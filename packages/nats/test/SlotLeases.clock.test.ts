@@ -54,7 +54,7 @@ const standInKv = (now: () => number) => {
       guard()
       const prefix = filter.replace(/\*$/, "")
       return (async function* () {
-        for (const key of [...entries.keys()])
+        for (const key of Array.from(entries.keys()))
           if (key.startsWith(prefix) && live(key) !== undefined) yield key
       })()
     }

@@ -20,9 +20,9 @@ const process = (servers: string, id: string, log: Array<Interval>) =>
   Effect.gen(function* () {
     const scope = yield* Scope.make()
     const url = yield* NatsClient.parseUrl("fleet", servers)
-    const context = yield* Layer.build(
-      NatsClient.layer({ url, credentials: { _tag: "None" } })
-    ).pipe(Scope.provide(scope))
+    const context = yield* Layer.build(NatsClient.layer({ url, credentials: { _tag: "None" } })).pipe(
+      Scope.provide(scope)
+    )
     const run = Effect.gen(function* () {
       const buckets = yield* FleetBucket.open({ bucket: "fleet", replicas: 1, ttl: Duration.seconds(2) })
       const journal = FleetJournal.make(buckets.journal, "test")
