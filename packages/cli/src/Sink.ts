@@ -66,10 +66,42 @@ export type Format = "raw" | "json" | ((hit: Hit.Hit) => string)
  * @since 0.1.0
  */
 export const render = (hits: ReadonlyArray<Hit.Hit>, format: Format): string => {
+  let out = ""
+  renderPieces(hits, format, (text) => {
+    out += text
+  })
+  return out
+}
+
+// About 64 KB of text per write. A batch can be thousands of hits (the queue hands over all it
+// holds): one string for all of them is megabytes, allocated outside the young generation, and
+// every such batch pushed V8 into a full collection. Pieces this size die young, as the naive
+// client's per-chunk strings do.
+const pieceChars = 64 * 1024
+
+/**
+ * Renders a batch in pieces of about 64 KB, each handed to `each` with the number of hits in it.
+ *
+ * @since 0.1.0
+ */
+export const renderPieces = (
+  hits: ReadonlyArray<Hit.Hit>,
+  format: Format,
+  each: (text: string, hits: number) => void
+): void => {
   const line = format === "raw" ? Hit.recordText : format === "json" ? Hit.toJson : format
   let out = ""
-  for (let i = 0; i < hits.length; i++) out += line(hits[i]) + "\n"
-  return out
+  let n = 0
+  for (let i = 0; i < hits.length; i++) {
+    out += line(hits[i]) + "\n"
+    n++
+    if (out.length >= pieceChars) {
+      each(out, n)
+      out = ""
+      n = 0
+    }
+  }
+  if (n > 0) each(out, n)
 }
 
 const isClosedPipe = (e: unknown) => {
@@ -109,14 +141,15 @@ export const stdout = Effect.fnUntraced(function* (
       Effect.callback<void, SinkError | StdoutClosed>((resume) => {
         if (failure !== undefined) return resume(Effect.fail(failure))
         if (hits.length === 0) return resume(Effect.void)
-        const text = render(hits, format)
         let ok = true
-        const done = (e?: Error | null) => {
-          if (e) onError(e)
-          else written += hits.length
-        }
-        if (line !== undefined) line.above(text, (t) => void (ok = out.write(t, done)))
-        else ok = out.write(text, done)
+        renderPieces(hits, format, (text, n) => {
+          const done = (e?: Error | null) => {
+            if (e) onError(e)
+            else written += n
+          }
+          if (line !== undefined) line.above(text, (t) => void (ok = out.write(t, done)))
+          else ok = out.write(text, done)
+        })
         if (ok) return resume(Effect.void)
         const wake = () => {
           waiting.delete(wake)
@@ -272,11 +305,15 @@ export const file = (options: FileOptions): Effect.Effect<Sink, SinkError, Scope
     // One encoding per batch: the byte count for rotation comes from the buffer written, not
     // from a second pass over the text. No Effect per batch unless rotating or waiting.
     const append = (hits: ReadonlyArray<Hit.Hit>): Effect.Effect<void> => {
-      const bytes = Buffer.from(render(hits, options.format))
-      size += bytes.length
-      written += hits.length
       const out = current.out
-      return out.write(bytes)
+      let ok = true
+      renderPieces(hits, options.format, (text) => {
+        const bytes = Buffer.from(text)
+        size += bytes.length
+        ok = out.write(bytes)
+      })
+      written += hits.length
+      return ok
         ? Effect.void
         : Effect.callback<void>((resume) => void out.once("drain", () => resume(Effect.void)))
     }
