@@ -433,7 +433,7 @@ export const latency = async (sizes: Sizes, log: (s: string) => void): Promise<A
             const before = emitted
             emitted += framed.filter((f) => !Hit.isMalformed(f)).length
             // A chunk is out when its last hit is.
-            for (let c = Math.ceil(before / perBatch); c * perBatch + perBatch <= emitted; c++) {
+            for (let c = Math.floor(before / perBatch); c * perBatch + perBatch <= emitted; c++) {
               if (c * perBatch + perBatch > before) delays.push(t - pushed[c])
             }
           })
