@@ -560,7 +560,7 @@ const newestSource = () => {
 
 /** How `hitstream` is started: the built bundle when it is fresh, the sources otherwise. */
 const program = (): { readonly args: ReadonlyArray<string>; readonly what: string } => {
-  const bundle = join(packagesDir, "cli", "dist", "hitstream.bundle.js")
+  const bundle = join(packagesDir, "cli", "dist", "bundle", "hitstream.js")
   return existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource()
     ? { args: [bundle], what: "the built bundle" }
     : {

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import type { Row } from "./Stats.ts"
 
 const launcher = fileURLToPath(new URL("../../cli/src/bin/hitstream.js", import.meta.url))
-const bundle = fileURLToPath(new URL("../../cli/dist/hitstream.bundle.js", import.meta.url))
+const bundle = fileURLToPath(new URL("../../cli/dist/bundle/hitstream.js", import.meta.url))
 
 // Peak RSS is read by the measured process itself at exit (`VmHWM`), through a preload module; a
 // separate set of runs, so that the preload does not count in the timings.

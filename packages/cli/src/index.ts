@@ -12,6 +12,21 @@ export * as Commands from "./Commands.ts"
 /**
  * @since 0.1.0
  */
+export * as Demo from "./Demo.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Program from "./Program.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Run from "./Run.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as Main from "./Main.ts"
 
 /**

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Hit } from "@hitstream/core"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
-import { Commands, Terminal } from "../src/index.ts"
+import { Demo, Terminal } from "../src/index.ts"
 import { bin, sourceFlags } from "./spawn.ts"
 
 /** What a terminal shows for the bytes written to it: CR, erase-line, LF and plain text. */
@@ -39,7 +39,7 @@ describe("Terminal", () => {
     assert.strictEqual(Terminal.width(Terminal.padEnd("Zürich", 12)), 12)
     assert.strictEqual(Terminal.truncate("東京東京", 5), "東京", "no half character")
     const lines = [hit("Home", "東京"), hit("Startseite für Sie", "Zürich"), hit("😀 page", "Paris")].map(
-      Commands.demoLine
+      Demo.demoLine
     )
     const idColumn = lines.map((l) => Terminal.width(l.slice(0, l.lastIndexOf(" 12345"))))
     assert.deepStrictEqual(idColumn, [idColumn[0], idColumn[0], idColumn[0]])

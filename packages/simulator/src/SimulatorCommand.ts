@@ -10,7 +10,6 @@ import { Console, Effect, Option, Schema, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
 import { FileSystem } from "effect"
 import * as Scenario from "./Scenario.ts"
-import * as Simulator from "./Simulator.ts"
 import * as Tls from "./Tls.ts"
 
 const rate = Flag.String("rate").pipe(
@@ -159,6 +158,9 @@ export const make = (parseYaml?: (text: string) => unknown, until: Effect.Effect
       )
     },
     Effect.fnUntraced(function* (flags) {
+      // The server loads only when the command runs: parsing a program's command line (its
+      // `--help`, `--version`) should not load an HTTP server.
+      const Simulator = yield* Effect.promise(() => import("./Simulator.ts"))
       const script = Option.isSome(flags.scenario) ? yield* readScenario(flags.scenario.value, parseYaml) : {}
       const steps = script.steps ?? []
       const imsSteps = script.ims ?? []

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `hitstream` launcher, the file npm links as the bin: it checks the Node version, then loads
-// the bundled program (dist/hitstream.bundle.js, built by scripts/bundle.mjs on `npm install` in a
+// the bundled program (dist/bundle/hitstream.js and its chunks, built by scripts/bundle.mjs on `npm install` in a
 // clone and on `npm pack`). It is plain JavaScript kept to syntax every Node since 14 parses, so
 // an old Node prints one line and exits 2 instead of a stack trace about syntax or module formats.
 var required = { major: 22, minor: 19 }
@@ -26,7 +26,7 @@ if (major < required.major || (major === required.major && minor < required.mino
 import("node:module")
   .then(function (module) {
     if (module.enableCompileCache) module.enableCompileCache()
-    return import("../../dist/hitstream.bundle.js")
+    return import("../../dist/bundle/hitstream.js")
   })
   .catch(function (error) {
     var missing = error && error.code === "ERR_MODULE_NOT_FOUND"
