@@ -18,7 +18,7 @@
 import { HitGenerator } from "@hitstream/simulator"
 import { Clock, Duration, Effect, Fiber, Option, Schedule } from "effect"
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -129,9 +129,9 @@ const exited = (child: ChildProcess, timeout: Duration.Input) =>
   )
 
 // A child for the scope's duration, killed if still running when the scope closes.
-const child = (args: ReadonlyArray<string>, options: SpawnOptions) =>
+const child = (args: ReadonlyArray<string>, options: SpawnOptions, nodeFlags: ReadonlyArray<string> = []) =>
   Effect.acquireRelease(
-    Effect.sync(() => spawn(process.execPath, [...sourceFlags, ...args], options)),
+    Effect.sync(() => spawn(process.execPath, [...sourceFlags, ...nodeFlags, ...args], options)),
     (c) =>
       c.exitCode === null && c.signalCode === null
         ? Effect.sync(() => c.kill("SIGKILL")).pipe(Effect.andThen(exited(c, "5 seconds")))
@@ -163,7 +163,11 @@ class Ids {
     this.carry = text.slice(start)
   }
 
+  /** Lines that are not records (`--trace-gc` prints to stdout), when kept. */
+  other: ((line: string) => void) | undefined
+
   private line(text: string, start: number, end: number) {
+    if (this.other !== undefined && text[start] !== "{") this.other(text.slice(start, end + 1))
     const high = digitsAfter(text, '"hitIdHigh"', start, end)
     const low = digitsAfter(text, '"hitIdLow"', start, end)
     if (high === undefined || low === undefined) return
@@ -218,21 +222,38 @@ export const run = (options: Options, log: (line: string) => void): Effect.Effec
       clientId: string
       clientSecret: string
     }
-    const client = yield* child([here("../../cli/src/bin.ts"), "run"], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? tmpdir(),
-        HITSTREAM_URL: settings.url,
-        HITSTREAM_TOKEN_URL: settings.tokenUrl,
-        HITSTREAM_CLIENT_ID: settings.clientId,
-        HITSTREAM_CLIENT_SECRET: settings.clientSecret,
-        HITSTREAM_MIN_RECONNECT_DELAY: `${options.minReconnectDelaySeconds}s`,
-        HITSTREAM_STATE_DIR: stateDir
+    // For an A/B of V8's settings: `HITSTREAM_SOAK_CLIENT_FLAGS="--trace-gc"` adds Node flags to
+    // the client's command line, `HITSTREAM_SOAK_CLIENT_LOG=path` keeps all its stderr.
+    const clientFlags = (process.env.HITSTREAM_SOAK_CLIENT_FLAGS ?? "").split(/\s+/).filter((f) => f !== "")
+    const clientLog = process.env.HITSTREAM_SOAK_CLIENT_LOG
+    // `HITSTREAM_SOAK_CLIENT_ENV="HITSTREAM_BUFFER_SIZE=1024 MALLOC_ARENA_MAX=2"` adds variables.
+    const clientEnv = Object.fromEntries(
+      (process.env.HITSTREAM_SOAK_CLIENT_ENV ?? "")
+        .split(/\s+/)
+        .filter((pair) => pair.includes("="))
+        .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)])
+    )
+    const client = yield* child(
+      [here("../../cli/src/bin.ts"), "run"],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? tmpdir(),
+          HITSTREAM_URL: settings.url,
+          HITSTREAM_TOKEN_URL: settings.tokenUrl,
+          HITSTREAM_CLIENT_ID: settings.clientId,
+          HITSTREAM_CLIENT_SECRET: settings.clientSecret,
+          HITSTREAM_MIN_RECONNECT_DELAY: `${options.minReconnectDelaySeconds}s`,
+          HITSTREAM_STATE_DIR: stateDir,
+          ...clientEnv
+        },
+        stdio: ["ignore", "pipe", "pipe"]
       },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+      clientFlags
+    )
     const pid = client.pid!
     const ids = new Ids()
+    if (clientLog !== undefined) ids.other = (line) => appendFileSync(clientLog, line)
     client.stdout!.setEncoding("utf8")
     client.stdout!.on("data", (chunk: string) => ids.push(chunk))
     let warnings = 0
@@ -240,6 +261,7 @@ export const run = (options: Options, log: (line: string) => void): Effect.Effec
     let stderrCarry = ""
     client.stderr!.setEncoding("utf8")
     client.stderr!.on("data", (chunk: string) => {
+      if (clientLog !== undefined) appendFileSync(clientLog, chunk)
       const lines = (stderrCarry + chunk).split("\n")
       stderrCarry = lines.pop() ?? ""
       for (const line of lines) {
