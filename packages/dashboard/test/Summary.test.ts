@@ -9,7 +9,7 @@ const status = (state: LiveStream.SlotState): LiveStream.SlotStatus =>
     state,
     attempts: 2,
     hits: 10,
-    lagSeconds: 3.25,
+    lagSeconds: 3.12,
     lastGapSeconds: undefined
   }) as LiveStream.SlotStatus
 
