@@ -29,7 +29,7 @@ const descriptions: Record<string, string> = {
   trustedRedirectHosts: "comma-separated hosts (or *.domain) that redirects may send the token to",
   tracePropagation: "send trace headers (traceparent, b3) to Adobe and IMS (default off)",
   dedupCapacity: "hits remembered for dropping duplicates (default 1000000, ~25 B each)",
-  bufferSize: "hits held for a slow sink before reading pauses (default 4096)",
+  bufferSize: "hits held for a slow sink before reading pauses (default 512)",
   maxRecordSize: "skip (and count) a record longer than this, e.g. 1MB (default), 512KB",
   sink: "where hits go: stdout (default), file:PATH, or nats://HOST:PORT[,HOST:PORT...]/STREAM[?subjectPrefix=hits&replicas=3] (JetStream; tls:// for TLS)",
   fleet:

@@ -412,7 +412,10 @@ const fromInput = Effect.fnUntraced(function* (input: ClientConfigInput) {
     connectTimeout: input.connectTimeout ?? Duration.minutes(2),
     trustedRedirectHosts: input.trustedRedirectHosts ?? defaultTrustedRedirectHosts(input.url),
     dedupCapacity: input.dedupCapacity ?? Dedup.defaultCapacity,
-    bufferSize: input.bufferSize ?? 4096,
+    // 512 parsed hits (about 3.5 MB; each is ~7 KB on the heap) keep a sink busy; 4096 held
+    // 28 MB in the queue and as much in the sink's batch during a catch-up, most of the soak's
+    // RSS above 200 MB (docs/benchmarks.md, soak).
+    bufferSize: input.bufferSize ?? 512,
     maxRecordBytes: input.maxRecordBytes ?? Framing.defaultMaxRecordBytes,
     tracePropagation: input.tracePropagation ?? false
   }
