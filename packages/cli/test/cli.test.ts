@@ -1,37 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { HitGenerator, Simulator } from "@hitstream/simulator"
+import { HitGenerator } from "@hitstream/simulator"
 import { Effect } from "effect"
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { run, start, until } from "./spawn.ts"
-
-type Sim = Simulator.Simulator["Service"]
-
-const withSim = <A, E>(options: Partial<Simulator.Options>, f: (sim: Sim) => Effect.Effect<A, E>) =>
-  Effect.gen(function* () {
-    return yield* f(yield* Simulator.Simulator)
-  }).pipe(Effect.provide(Simulator.layer({ gracePeriod: 200, clientSecret: "s3cr3t-Value-42", ...options })))
-
-const tmp = () => mkdtempSync(join(tmpdir(), "hitstream-cli-"))
-
-const connect = (sim: Sim, state = tmp()) => ({
-  args: [
-    "--url",
-    sim.streamUrl(),
-    "--client-id",
-    sim.clientId,
-    "--token-url",
-    sim.tokenUrl(),
-    "--state-dir",
-    state
-  ],
-  env: {
-    HITSTREAM_CLIENT_SECRET: sim.clientSecret,
-    HITSTREAM_MIN_RECONNECT_DELAY: "300ms",
-    HITSTREAM_MAX_RECONNECT_DELAY: "500ms"
-  }
-})
+import { connect, run, type Sim, start, tmp, until, withSim } from "./spawn.ts"
 
 /** Each stdout line must be the simulator's record, byte for byte. */
 const checkRecords = (sim: Sim, lines: ReadonlyArray<string>) => {

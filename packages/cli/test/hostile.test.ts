@@ -1,50 +1,13 @@
 // The program under hostile input and in a person's hands (issues #10 and #17.4), each failure
 // replayed against the real binary.
 import { assert, describe, it } from "@effect/vitest"
-import { Simulator } from "@hitstream/simulator"
 import { Effect, Fiber } from "effect"
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync
-} from "node:fs"
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
 import * as Net from "node:net"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
-import { run, start, until } from "./spawn.ts"
-
-type Sim = Simulator.Simulator["Service"]
-
-const withSim = <A, E>(options: Partial<Simulator.Options>, f: (sim: Sim) => Effect.Effect<A, E>) =>
-  Effect.gen(function* () {
-    return yield* f(yield* Simulator.Simulator)
-  }).pipe(Effect.provide(Simulator.layer({ gracePeriod: 200, clientSecret: "s3cr3t-Value-42", ...options })))
-
-const tmp = () => mkdtempSync(join(tmpdir(), "hitstream-hostile-"))
-
-const connect = (sim: Sim, state = tmp()) => ({
-  args: [
-    "--url",
-    sim.streamUrl(),
-    "--client-id",
-    sim.clientId,
-    "--token-url",
-    sim.tokenUrl(),
-    "--state-dir",
-    state
-  ],
-  env: {
-    HITSTREAM_CLIENT_SECRET: sim.clientSecret,
-    HITSTREAM_MIN_RECONNECT_DELAY: "300ms",
-    HITSTREAM_MAX_RECONNECT_DELAY: "500ms"
-  }
-})
+import { connect, run, start, tmp, until, withSim } from "./spawn.ts"
 
 /** A server of one response body, for what the simulator will not send. */
 const serveBody = (body: Uint8Array) =>

@@ -1,5 +1,9 @@
 // Spawns the real `hitstream` binary, as a user's shell would.
+import { Simulator } from "@hitstream/simulator"
 import { Effect } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
@@ -57,3 +61,33 @@ export const until = (predicate: () => boolean, within = 20_000) =>
       yield* Effect.sleep(20)
     }
   })
+
+export type Sim = Simulator.Simulator["Service"]
+
+/** Runs `f` against a simulator started for it (short grace period, a known secret). */
+export const withSim = <A, E>(options: Partial<Simulator.Options>, f: (sim: Sim) => Effect.Effect<A, E>) =>
+  Effect.gen(function* () {
+    return yield* f(yield* Simulator.Simulator)
+  }).pipe(Effect.provide(Simulator.layer({ gracePeriod: 200, clientSecret: "s3cr3t-Value-42", ...options })))
+
+/** A fresh directory under the system's temporary one. */
+export const tmp = () => mkdtempSync(join(tmpdir(), "hitstream-cli-"))
+
+/** The flags and environment that point `hitstream run` at the simulator, with short spacing. */
+export const connect = (sim: Sim, state = tmp()) => ({
+  args: [
+    "--url",
+    sim.streamUrl(),
+    "--client-id",
+    sim.clientId,
+    "--token-url",
+    sim.tokenUrl(),
+    "--state-dir",
+    state
+  ],
+  env: {
+    HITSTREAM_CLIENT_SECRET: sim.clientSecret,
+    HITSTREAM_MIN_RECONNECT_DELAY: "300ms",
+    HITSTREAM_MAX_RECONNECT_DELAY: "500ms"
+  }
+})
