@@ -305,15 +305,13 @@ export const file = (options: FileOptions): Effect.Effect<Sink, SinkError, Scope
     // One encoding per batch: the byte count for rotation comes from the buffer written, not
     // from a second pass over the text. No Effect per batch unless rotating or waiting.
     const append = (hits: ReadonlyArray<Hit.Hit>): Effect.Effect<void> => {
-      const out = current.out
-      let ok = true
-      renderPieces(hits, options.format, (text) => {
-        const bytes = Buffer.from(text)
-        size += bytes.length
-        ok = out.write(bytes)
-      })
+      // One buffer per batch: a file stream writes each buffer with its own system call, and
+      // 64 KB pieces measured 1.7x slower than one write per batch (stdout is the other way).
+      const bytes = Buffer.from(render(hits, options.format))
+      size += bytes.length
       written += hits.length
-      return ok
+      const out = current.out
+      return out.write(bytes)
         ? Effect.void
         : Effect.callback<void>((resume) => void out.once("drain", () => resume(Effect.void)))
     }
