@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Stream } from "effect"
+import { Deferred, Effect, Exit, Fiber, Stream } from "effect"
 import { constants, gunzipSync, gzipSync } from "node:zlib"
 import { Framing, Hit } from "../src/index.ts"
 import * as A from "./arbitraries.ts"
@@ -94,6 +94,49 @@ describe("Framing", () => {
       assert.isAbove(seen.length, 1000)
       seen.forEach((f, i) => assert.strictEqual((f as Hit.Hit).hitIdHigh, (2n ** 63n + BigInt(i)).toString()))
     })
+  )
+
+  it.live(
+    "gunzipSplit reads a bounded number of bytes ahead of a consumer that waits, then delivers all",
+    () =>
+      Effect.gen(function* () {
+        // About 20 MB inflated from a few hundred KB: without a bound in inflated bytes, a reader
+        // ahead of the consumer would take the whole body.
+        const records = 20_000
+        const pad = "x".repeat(1000)
+        const text = Array.from({ length: records }, (_, i) => `{"hitIdLow":${i},"pad":"${pad}"}`).join(
+          "\r\n"
+        )
+        const body = gzipSync(encoder.encode(`${text}\r\n`))
+        const pieces: Array<Uint8Array> = []
+        for (let o = 0; o < body.length; o += 1024) pieces.push(body.subarray(o, o + 1024))
+        let pulled = 0
+        const source = Stream.rechunk(Stream.fromIterable(pieces), 1).pipe(
+          Stream.tap((piece) => Effect.sync(() => (pulled += piece.length)))
+        )
+        const gate = yield* Deferred.make<void>()
+        let seen = 0
+        const fiber = yield* Framing.gunzipSplit(source, { readAhead: 64 * 1024 }).pipe(
+          Stream.runForEach(() =>
+            Effect.andThen(
+              Deferred.await(gate),
+              Effect.sync(() => seen++)
+            )
+          ),
+          Effect.forkChild
+        )
+        // Bounded wait until the reader stops (zlib works on its own thread).
+        let last = -1
+        for (let i = 0; i < 250 && (pulled === 0 || pulled !== last); i++) {
+          last = pulled
+          yield* Effect.sleep(20)
+        }
+        assert.isBelow(pulled, body.length / 4, `read ${pulled} of ${body.length} compressed bytes ahead`)
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(fiber)
+        assert.strictEqual(seen, records)
+        assert.strictEqual(pulled, body.length)
+      })
   )
 
   it.effect("garbage bytes instead of gzip fail with GzipError", () =>
