@@ -19,7 +19,8 @@
  */
 import { Cause, Effect, type Pull, Schema, Scope, Stream } from "effect"
 import type * as Arr from "effect/Array"
-import { constants, createGunzip } from "node:zlib"
+import type { TransformOptions } from "node:stream"
+import { constants, createGunzip, type ZlibOptions } from "node:zlib"
 import { RecordSplitter, type Split } from "./RecordSplitter.ts"
 
 /**
@@ -50,10 +51,13 @@ export const gzipError = (error: unknown, compressedBytes: number) => {
   })
 }
 
+// Node passes stream options through to the Transform; its zlib types name only zlib's own.
+const zlibOptions: ZlibOptions & TransformOptions = { chunkSize: 64 * 1024, writableHighWaterMark: 16 * 1024 }
+
 class Inflater<E> {
   // 64 KiB out per thread-pool trip (a quarter of the trips of the default 16 KiB); 16 KiB of
   // compressed input queued at most, so a paused zlib holds little of the socket's bytes.
-  private readonly zlib = createGunzip({ chunkSize: 64 * 1024, writableHighWaterMark: 16 * 1024 })
+  private readonly zlib = createGunzip(zlibOptions)
   private readonly splitter: RecordSplitter
   private out: Array<Split> = []
   /** Inflated bytes behind the records in `out`. */
