@@ -126,9 +126,11 @@ describe("Framing", () => {
           Effect.forkChild
         )
         // Bounded wait until the reader stops (zlib works on its own thread).
+        // `pulled` moves in the reader's fiber: read it through a function, once per turn.
+        const readSoFar = () => pulled
         let last = -1
-        for (let i = 0; i < 250 && (pulled === 0 || pulled !== last); i++) {
-          last = pulled
+        for (let i = 0; i < 250 && (readSoFar() === 0 || readSoFar() !== last); i++) {
+          last = readSoFar()
           yield* Effect.sleep(20)
         }
         assert.isBelow(pulled, body.length / 4, `read ${pulled} of ${body.length} compressed bytes ahead`)
