@@ -127,8 +127,17 @@ describe("Dashboard in Chromium", () => {
 
             // Phone width: nothing wider than the screen.
             yield* Effect.promise(() => page.setViewportSize({ width: 390, height: 844 }))
+            // The charts take their new width when the page's resize handler has run: poll,
+            // bounded, rather than measure the frame in between.
             const overflow = yield* Effect.promise(() =>
-              page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth")
+              page
+                .waitForFunction("document.documentElement.scrollWidth - window.innerWidth <= 0", undefined, {
+                  timeout: 5_000
+                })
+                .then(
+                  () => 0,
+                  () => page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth")
+                )
             )
             assert.isAtMost(overflow, 0)
 

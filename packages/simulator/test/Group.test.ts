@@ -143,6 +143,6 @@ describe("Simulator: consumer group and ground truth", () => {
             assert.strictEqual(sent.length, got.size, "and nothing received that was not counted")
           })
       ),
-    30_000
+    120_000
   )
 })
