@@ -572,6 +572,9 @@ export const step = (
   const asked = end._tag === "HttpStatus" && honoursRetryAfter(end.status) ? end.retryAfterMillis : undefined
   // Honoured on top of the policy's delay, never instead of it.
   if (asked !== undefined) delay = Math.max(delay, Math.min(asked, maxRetryAfterMillis))
+  // Whole milliseconds: a fractional delay added to a clock reading can round to just under what
+  // the server asked (3_599_999.9999999995 for 3_600_000).
+  delay = Math.ceil(delay)
   return [
     {
       delay: Duration.millis(delay),

@@ -148,6 +148,8 @@ describe("ReconnectPolicy", () => {
           }
           const healthy = healthyEnd(options, r.end)
           failures = healthy ? 0 : failures + 1
+          // Whole milliseconds, so clock arithmetic never lands a hair before what was asked.
+          assert.isTrue(Number.isInteger(Duration.toMillis(r.decision!.delay)), "a whole number of ms")
           const next = records[i + 1]
           if (next === undefined) continue
           const waited = next.attemptAt - r.lossAt
