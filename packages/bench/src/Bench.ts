@@ -11,12 +11,13 @@ import { Config, Dedup, Framing, Hit } from "@hitstream/core"
 import { HitGenerator } from "@hitstream/simulator"
 import { type Cause, Effect, Fiber, ManagedRuntime, Queue, References, Scope, Stream } from "effect"
 import { spawn } from "node:child_process"
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs"
 import * as Http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { constants, createGzip, createGunzip } from "node:zlib"
+import * as Bundle from "./Bundle.ts"
 import * as Corpus from "./Corpus.ts"
 import * as Pipelines from "./Pipelines.ts"
 import type { Row } from "./Stats.ts"
@@ -544,30 +545,8 @@ export const reconnect = async (sizes: Sizes, log: (s: string) => void): Promise
 
 // --- 6. whole process ----------------------------------------------------------------------------
 
-const packagesDir = fileURLToPath(new URL("../../", import.meta.url))
-
-// The newest source file the program is built from: a bundle older than it would measure old code.
-const newestSource = () => {
-  let newest = 0
-  for (const pkg of ["core", "client", "cli"]) {
-    const dir = join(packagesDir, pkg, "src")
-    for (const file of readdirSync(dir, { recursive: true }) as Array<string>) {
-      if (file.endsWith(".ts")) newest = Math.max(newest, statSync(join(dir, file)).mtimeMs)
-    }
-  }
-  return newest
-}
-
-/** How `hitstream` is started: the built bundle when it is fresh, the sources otherwise. */
-const program = (): { readonly args: ReadonlyArray<string>; readonly what: string } => {
-  const bundle = join(packagesDir, "cli", "dist", "bundle", "hitstream.js")
-  return existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource()
-    ? { args: [bundle], what: "the built bundle" }
-    : {
-        args: ["--conditions=@hitstream/source", join(packagesDir, "cli", "src", "bin.ts")],
-        what: "the sources"
-      }
-}
+/** How `hitstream` is started: as users start it, the launcher and the built bundle. */
+const program = (): ReadonlyArray<string> => [Bundle.launcher]
 
 /** Runs a program to its exit, reading its stdout as a pipe would; seconds and lines written. */
 const runProcess = (args: ReadonlyArray<string>, env: Record<string, string>) =>
@@ -594,7 +573,7 @@ const runProcess = (args: ReadonlyArray<string>, env: Record<string, string>) =>
 const hitstreamRun = (sim: SimulatorEndpoint, hits: number, dir: string, extra: ReadonlyArray<string> = []) =>
   runProcess(
     [
-      ...program().args,
+      ...program(),
       "run",
       "--url",
       sim.url,
@@ -642,7 +621,7 @@ export const wholeProcess = async (sizes: Sizes, log: (s: string) => void): Prom
   const hits = sizes.e2eHits * 2
   const sim = await startSimulator(hits)
   const dir = mkdtempSync(join(tmpdir(), "hitstream-bench-process-"))
-  const { what } = program()
+  log(`whole process: ${Bundle.ensure()}`)
   try {
     const h: Array<number> = []
     const b: Array<number> = []
@@ -676,7 +655,7 @@ export const wholeProcess = async (sizes: Sizes, log: (s: string) => void): Prom
         baseline: b,
         better: "higher",
         target: ">= 0.9x",
-        note: `${hits} hits, startup included; hitstream from ${what}; baseline: NaiveProcess.ts (token, redirects, gunzip, CRLF, JSON.parse, raw lines); alternating`
+        note: `${hits} hits, startup included; hitstream: the launcher and the bundle; baseline: NaiveProcess.ts (token, redirects, gunzip, CRLF, JSON.parse, raw lines); alternating`
       },
       {
         figure: "2 slots vs 1 slot (baseline: 1 slot)",
