@@ -1,9 +1,12 @@
 /**
- * The client's configuration: one Schema, with defaults, loadable from `HITSTREAM_*`
- * environment variables through Effect's `Config`, from a file, or from code.
+ * Loading the client's configuration: from `HITSTREAM_*` environment variables through Effect's
+ * `Config`, from a file, or from code, all validated alike into a `ClientConfig`.
  *
  * Every error names the field, the bad value and the valid range, because the person reading
  * it is an operator who typed that value into a unit file or a shell.
+ *
+ * The configuration's schemas live in `ClientConfig`, the duration syntax in `DurationString`
+ * and the checks on header values in `HeaderValue`; they are re-exported here.
  *
  * @since 0.1.0
  */
@@ -12,269 +15,47 @@ import {
   ConfigProvider,
   Duration,
   Effect,
-  Option,
   Redacted,
   Schema,
-  SchemaIssue,
-  SchemaTransformation
+  type SchemaIssue
 } from "effect"
+import {
+  ClientConfig,
+  ClientConfigInput,
+  defaultScopes,
+  defaultTokenUrl,
+  defaultTrustedRedirectHosts,
+  exampleUrl,
+  type Input
+} from "./ClientConfig.ts"
 import * as Dedup from "./Dedup.ts"
 import * as Framing from "./Framing.ts"
-import * as ReconnectPolicy from "./ReconnectPolicy.ts"
-
-const units: Record<string, number> = {
-  ms: 1,
-  millis: 1,
-  millisecond: 1,
-  milliseconds: 1,
-  s: 1000,
-  sec: 1000,
-  second: 1000,
-  seconds: 1000,
-  m: 60_000,
-  min: 60_000,
-  minute: 60_000,
-  minutes: 60_000,
-  h: 3_600_000,
-  hour: 3_600_000,
-  hours: 3_600_000
-}
-
-const durationPattern = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i
-
-/**
- * Parses `60s`, `2m`, `1500ms`, `1h`, `90 seconds`, and every string `Duration.Input` takes
- * (`"250 millis"`, `"2 days"`); a bare number is seconds, as in environment variables.
- *
- * @since 0.1.0
- */
-export const parseDuration = (input: string): Option.Option<Duration.Duration> => {
-  const match = durationPattern.exec(input)
-  if (match === null) return Duration.fromInput(input.trim() as Duration.Input)
-  const unit = match[2].toLowerCase()
-  const factor = unit === "" ? 1000 : units[unit]
-  if (factor === undefined) return Duration.fromInput(`${match[1]} ${unit}` as Duration.Input)
-  return Option.some(Duration.millis(Number(match[1]) * factor))
-}
-
-const formatDuration = (duration: Duration.Duration): string => {
-  const millis = Duration.toMillis(duration)
-  return millis % 60_000 === 0 && millis > 0
-    ? `${millis / 60_000}m`
-    : millis % 1000 === 0
-      ? `${millis / 1000}s`
-      : `${millis}ms`
-}
-
-/**
- * A duration written as `60s`, `2m`, `1500ms`, `1h` (a bare number is seconds).
- *
- * @since 0.1.0
- */
-export const DurationString = Schema.String.pipe(
-  Schema.decodeTo(
-    Schema.Duration,
-    SchemaTransformation.transformEffect({
-      decode: (input: string) =>
-        Option.match(parseDuration(input), {
-          onNone: () =>
-            Effect.fail(
-              new SchemaIssue.InvalidValue(
-                {
-                  message: "it is not a duration; write it like 60s, 2m, 1500ms or 1h"
-                },
-                input
-              )
-            ),
-          onSome: Effect.succeed
-        }),
-      encode: (duration: Duration.Duration) => Effect.succeed(formatDuration(duration))
-    })
-  )
-).annotate({ identifier: "DurationString" })
-
-/**
- * A comma-separated list (`a,b, c`), as environment variables and flags carry lists.
- *
- * @since 0.1.0
- */
-export const CommaList = Schema.String.pipe(
-  Schema.decodeTo(
-    Schema.Array(Schema.String),
-    SchemaTransformation.transform<ReadonlyArray<string>, string>({
-      decode: (input) =>
-        input
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0),
-      encode: (list) => list.join(",")
-    })
-  )
-)
-
-const intBetween = (_field: string, min: number, max: number) =>
-  Schema.Number.check(
-    Schema.makeFilter(
-      (n: number) =>
-        (Number.isInteger(n) && n >= min && n <= max) || `it must be an integer from ${min} to ${max}`
-    )
-  )
-
-const example: Record<string, string> = {
-  url: "https://livestream.adobe.net/api/1/stream/my-endpoint",
-  tokenUrl: "https://ims-na1.adobelogin.com/ims/token/v3"
-}
-
-const urlString = (field: string) =>
-  Schema.String.check(
-    Schema.makeFilter((s: string) => {
-      try {
-        const url = new URL(s)
-        return (
-          url.protocol === "https:" ||
-          url.protocol === "http:" ||
-          `it must be an http(s) URL, such as ${example[field] ?? example.url}`
-        )
-      } catch {
-        return `it must be an absolute URL, such as ${example[field] ?? example.url}`
-      }
-    })
-  )
-
-/**
- * Where a (re)connection starts. The newer spellings `earliest` and `latest` (the vendor's
- * current troubleshooting page) are read as `smallest` and `largest`, the API's values.
- *
- * @since 0.1.0
- */
-export const Reset = Schema.Literals(["smallest", "largest", "earliest", "latest"]).pipe(
-  Schema.decodeTo(
-    Schema.Literals(["smallest", "largest"]),
-    SchemaTransformation.transform({
-      decode: (input) => (input === "earliest" ? "smallest" : input === "latest" ? "largest" : input),
-      encode: (value) => value
-    })
-  )
-)
+import * as ReconnectPolicyOptions from "./ReconnectPolicyOptions.ts"
 
 /**
  * @since 0.1.0
  */
-export const defaultTokenUrl = "https://ims-na1.adobelogin.com/ims/token/v3"
+export { ClientConfig, ClientConfigInput, defaultScopes, defaultTokenUrl, defaultTrustedRedirectHosts }
 
 /**
  * @since 0.1.0
  */
-export const defaultScopes = [
-  "openid",
-  "session",
-  "AdobeID",
-  "read_organizations",
-  "additional_info.projectedProductContext"
-] as const
-
-/**
- * Why a value cannot travel in an HTTP header, or `undefined` when it can: header values hold
- * visible ASCII only here (ids and bearer tokens never need more), and a control character,
- * typically a newline pasted from a file, makes Node throw inside the request. Names the
- * character and its position, never the value, so it is safe for secrets.
- *
- * @since 0.1.0
- */
-export const headerProblem = (value: string): string | undefined => {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i)
-    if (code < 0x21 || code > 0x7e) {
-      const what =
-        code === 0x0a
-          ? "a line feed (\\n)"
-          : code === 0x0d
-            ? "a carriage return (\\r)"
-            : code === 0x09
-              ? "a tab"
-              : code === 0x20
-                ? "a space"
-                : code < 0x20 || code === 0x7f
-                  ? `a control character (U+${code.toString(16).toUpperCase().padStart(4, "0")})`
-                  : `a non-ASCII character (U+${code.toString(16).toUpperCase().padStart(4, "0")})`
-      return `it contains ${what} at position ${i + 1}, and is sent in an HTTP header, which cannot carry it; check for a trailing newline in the variable or file it came from`
-    }
-  }
-  return undefined
-}
-
-const headerSafe = Schema.makeFilter((s: string) => headerProblem(s) ?? true)
-
-const Secret = Schema.Redacted(Schema.String)
-
-// A secret sent in a header (the bearer token): checked as a whole, as a check on the inner
-// string would lose its message inside the Redacted.
-const HeaderSecret = Secret.check(
-  Schema.makeFilter((r: Redacted.Redacted<string>) => headerProblem(Redacted.value(r)) ?? true)
-)
-
-/**
- * The configuration's fields, each optional where a default exists. Its `Encoded` side is the
- * text environment variables, files and flags carry (`"60s"`, `"a,b"`, `"4"`); its `Type` side
- * the values: secrets `Redacted`, durations `Duration`, lists arrays, counts integers. In code,
- * write an `Input` (either side, and any `Duration.Input`) and pass it to `decode`.
- *
- * @since 0.1.0
- */
-export const ClientConfigInput = Schema.Struct({
-  url: urlString("url"),
-  clientId: Schema.NonEmptyString.annotate({
-    message: "clientId must be the IMS client id (also sent as x-api-key)"
-  }).check(headerSafe),
-  clientSecret: Schema.optionalKey(Secret),
-  accessToken: Schema.optionalKey(HeaderSecret),
-  tokenUrl: Schema.optionalKey(urlString("tokenUrl")),
-  scopes: Schema.optionalKey(CommaList),
-  maxConnections: Schema.optionalKey(intBetween("maxConnections", 1, 8)),
-  connections: Schema.optionalKey(intBetween("connections", 1, 8)),
-  reset: Schema.optionalKey(Reset),
-  smoothing: Schema.optionalKey(Schema.Boolean),
-  smoothingBucketSize: Schema.optionalKey(intBetween("smoothingBucketSize", 1, 7200)),
-  minReconnectDelay: Schema.optionalKey(DurationString),
-  maxReconnectDelay: Schema.optionalKey(DurationString),
-  healthyAfter: Schema.optionalKey(DurationString),
-  backfillWindow: Schema.optionalKey(DurationString),
-  stallTimeout: Schema.optionalKey(DurationString),
-  connectTimeout: Schema.optionalKey(DurationString),
-  trustedRedirectHosts: Schema.optionalKey(CommaList),
-  dedupCapacity: Schema.optionalKey(intBetween("dedupCapacity", 1, 100_000_000)),
-  bufferSize: Schema.optionalKey(intBetween("bufferSize", 1, 1_000_000)),
-  maxRecordBytes: Schema.optionalKey(intBetween("maxRecordBytes", 1024, 1024 ** 3)),
-  tracePropagation: Schema.optionalKey(Schema.Boolean)
-})
+export type { Input }
 
 /**
  * @since 0.1.0
  */
-export type ClientConfigInput = typeof ClientConfigInput.Type
+export { CommaList, Reset } from "./ClientConfig.ts"
 
 /**
- * A configuration as written in code, for `decode` and the client's `layer(input)`:
- *
- * - durations (`minReconnectDelay`, `connectTimeout`, ...): any `Duration.Input` (`"90 seconds"`,
- *   a number of milliseconds, a `Duration`, `{ minutes: 2 }`) or the text of a variable (`"60s"`,
- *   `"2m"`; a bare number in text is seconds);
- * - secrets (`clientSecret`, `accessToken`): a string or a `Redacted`, redacted from then on;
- * - lists (`scopes`, `trustedRedirectHosts`): an array, or a comma-separated string;
- * - `reset`: `"smallest"`, `"largest"`, or their newer spellings `"earliest"`, `"latest"`;
- * - the rest: numbers and booleans, or their text.
- *
  * @since 0.1.0
  */
-export type Input = {
-  readonly [K in keyof ClientConfigInput]: ClientConfigInput[K] extends infer A
-    ? A extends Redacted.Redacted<string>
-      ? A | string
-      : A extends Duration.Duration
-        ? Duration.Input | string
-        : A | (typeof ClientConfigInput.Encoded)[K & keyof typeof ClientConfigInput.Encoded]
-    : never
-}
+export { DurationString, parse as parseDuration } from "./DurationString.ts"
+
+/**
+ * @since 0.1.0
+ */
+export { problem as headerProblem } from "./HeaderValue.ts"
 
 const durationFields = new Set([
   "minReconnectDelay",
@@ -285,57 +66,6 @@ const durationFields = new Set([
   "connectTimeout"
 ])
 
-const ClientCredentials = Schema.TaggedStruct("ClientCredentials", {
-  clientSecret: Secret,
-  tokenUrl: Schema.String,
-  scopes: Schema.Array(Schema.String)
-})
-
-const StaticToken = Schema.TaggedStruct("StaticToken", { accessToken: Secret })
-
-const PolicyOptions = Schema.declare(
-  (u: unknown): u is ReconnectPolicy.Options =>
-    typeof u === "object" && u !== null && "minReconnectDelay" in u && "maxReconnectDelay" in u
-)
-
-/**
- * The validated configuration, defaults filled in: what `decode` and `fromEnv` produce, and the
- * only shape the client's services read.
- *
- * @since 0.1.0
- */
-export const ClientConfig = Schema.Struct({
-  url: Schema.String,
-  clientId: Schema.String,
-  /** How the client authenticates: IMS client credentials, or a token given as is. */
-  auth: Schema.Union([ClientCredentials, StaticToken]),
-  maxConnections: Schema.Int,
-  connections: Schema.Int,
-  reset: Schema.UndefinedOr(Schema.Literals(["smallest", "largest"])),
-  smoothing: Schema.Boolean,
-  smoothingBucketSize: Schema.UndefinedOr(Schema.Int),
-  policy: PolicyOptions,
-  stallTimeout: Schema.UndefinedOr(Schema.Duration),
-  /** The longest an attempt may take to get the stream's answer, token fetch included. */
-  connectTimeout: Schema.Duration,
-  trustedRedirectHosts: Schema.Array(Schema.String),
-  dedupCapacity: Schema.Int,
-  /** Hits held between the socket and a slower consumer before reading pauses. */
-  bufferSize: Schema.Int,
-  /** A record longer than this many bytes is skipped as it streams in (counted as `TooLong`). */
-  maxRecordBytes: Schema.Int,
-  /**
-   * Whether requests carry trace headers (`traceparent`, `b3`). Off by default: they would tell
-   * Adobe and IMS about the caller's tracing.
-   */
-  tracePropagation: Schema.Boolean
-})
-
-/**
- * @since 0.1.0
- */
-export type ClientConfig = typeof ClientConfig.Type
-
 /**
  * The configuration cannot be used: says which field, the value, and what is valid.
  *
@@ -345,17 +75,6 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   field: Schema.String,
   message: Schema.String
 }) {}
-
-/**
- * The redirect targets trusted with the token by default: the configured URL's host and Adobe's
- * Live Stream hosts.
- *
- * @since 0.1.0
- */
-export const defaultTrustedRedirectHosts = (url: string): Array<string> => [
-  new URL(url).hostname,
-  "*.adobe.net"
-]
 
 // Fills defaults and checks what one field alone cannot: `connections` at most
 // `maxConnections`, exactly one way to authenticate, `maxReconnectDelay` not below the minimum.
@@ -384,7 +103,7 @@ const fromInput = Effect.fnUntraced(function* (input: ClientConfigInput) {
         "no credentials: set clientSecret (HITSTREAM_CLIENT_SECRET, with clientId and scopes from the Developer Console project) or accessToken (HITSTREAM_ACCESS_TOKEN)"
     })
   }
-  const policy = yield* ReconnectPolicy.makeOptions({
+  const policy = yield* ReconnectPolicyOptions.make({
     minReconnectDelay: input.minReconnectDelay,
     maxReconnectDelay: input.maxReconnectDelay,
     healthyAfter: input.healthyAfter,
@@ -478,7 +197,7 @@ export const envProvider = (
 const isSecret = (field: string) => field === "clientSecret" || field === "accessToken"
 
 const required: Record<string, string> = {
-  url: `the stream URL, such as ${example.url}`,
+  url: `the stream URL, such as ${exampleUrl}`,
   clientId: "the IMS client id of the Developer Console project (also sent as x-api-key)"
 }
 

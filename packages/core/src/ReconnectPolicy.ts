@@ -29,49 +29,60 @@
  * `maxReconnectDelay` is the window divided by the most jitter can add (150 s): the policy's
  * own waiting never outgrows the backfill. `docs/reconnect-policy.md` has the numbers.
  *
- * @since 0.1.0
- */
-import { Data, Duration, Effect, Random, Schedule, Schema } from "effect"
-
-/**
- * How a connection attempt ended: the policy's input.
- *
- * `streamedMillis` is how long the connection streamed after a 200 (0 when it never did), and
- * `hits` how many hits it delivered (absent counts as none): a connection is healthy only if
- * it delivered something.
+ * The policy's parts live in their own modules, re-exported here: `ConnectionEnd` (its input),
+ * `ReconnectPolicyOptions` (its options), `StreamFatalError` (the statuses that end the stream)
+ * and `RetryAfter` (the server's own wait).
  *
  * @since 0.1.0
  */
-export type ConnectionEnd = Data.TaggedEnum<{
-  /** The server closed a stream that had answered 200. */
-  Ended: { readonly streamedMillis: number; readonly hits?: number | undefined }
-  /** The socket failed: refused, reset, DNS, TLS, corrupt gzip... */
-  NetworkError: {
-    readonly streamedMillis: number
-    readonly message: string
-    readonly hits?: number | undefined
-  }
-  /**
-   * The attempt was answered with a status other than 200. `retryAfterMillis` is the server's
-   * `Retry-After`, when it sent one (see `parseRetryAfter`).
-   */
-  HttpStatus: {
-    readonly status: number
-    readonly description?: string | undefined
-    readonly retryAfterMillis?: number | undefined
-  }
-  /** No bytes arrived for the configured stall timeout. */
-  Stalled: {
-    readonly streamedMillis: number
-    readonly idleMillis: number
-    readonly hits?: number | undefined
-  }
-}>
+import { Duration, Effect, Random, Schedule } from "effect"
+import { type ConnectionEnd, describe as describeEnd } from "./ConnectionEnd.ts"
+import type { Options } from "./ReconnectPolicyOptions.ts"
+import * as RetryAfter from "./RetryAfter.ts"
+import { make as fatal, fromStatus as fatalFor, type StreamFatalError } from "./StreamFatalError.ts"
 
 /**
  * @since 0.1.0
  */
-export const ConnectionEnd = Data.taggedEnum<ConnectionEnd>()
+export { ConnectionEnd } from "./ConnectionEnd.ts"
+
+/**
+ * @since 0.1.0
+ */
+export type { Options, OptionsInput } from "./ReconnectPolicyOptions.ts"
+
+/**
+ * @since 0.1.0
+ */
+export {
+  defaults,
+  InvalidPolicyOption,
+  make as makeOptions,
+  shortDelayWarning
+} from "./ReconnectPolicyOptions.ts"
+
+/**
+ * @since 0.1.0
+ */
+export { maxMillis as maxRetryAfterMillis, parse as parseRetryAfter } from "./RetryAfter.ts"
+
+/**
+ * @since 0.1.0
+ */
+export {
+  ApiVersionNotEnabled,
+  AuthRejected,
+  BadRequest,
+  HttpVersionNotSupported,
+  MethodNotAllowed,
+  make as fatal,
+  fromStatus as fatalFor,
+  NotAcceptable,
+  NotFound,
+  StreamFatalError,
+  StreamFatalReason,
+  UnexpectedStatus
+} from "./StreamFatalError.ts"
 
 /**
  * What to do next: wait `delay` (measured from the moment of the loss), then connect, with a
@@ -88,143 +99,8 @@ export interface Decision {
   readonly reason: string
   /** What the server asked for with `Retry-After` (on a 429 or 503), as it asked. */
   readonly retryAfter?: Duration.Duration | undefined
-  /** The server asked for more than `maxRetryAfter`: the wait was cut to it. */
+  /** The server asked for more than `RetryAfter.maxMillis` (an hour): the wait was cut to it. */
   readonly retryAfterCapped: boolean
-}
-
-const fatalFields = {
-  status: Schema.Number,
-  /** The server's `error_description` (or the start of its body), when it sent one. */
-  description: Schema.optional(Schema.String),
-  message: Schema.String
-}
-
-/**
- * 400: the stream refused a request parameter.
- *
- * @since 0.1.0
- */
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", fatalFields) {}
-
-/**
- * 404: the endpoint is unknown, or was disabled after 90 days without a client.
- *
- * @since 0.1.0
- */
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", fatalFields) {}
-
-/**
- * 405: the request was not a GET (a client bug).
- *
- * @since 0.1.0
- */
-export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()(
-  "MethodNotAllowed",
-  fatalFields
-) {}
-
-/**
- * 406: the request's Accept-Encoding lacked gzip (a client bug, or a proxy rewrote it).
- *
- * @since 0.1.0
- */
-export class NotAcceptable extends Schema.TaggedError<NotAcceptable>()("NotAcceptable", fatalFields) {}
-
-/**
- * 424: the stream is not enabled for the current API version.
- *
- * @since 0.1.0
- */
-export class ApiVersionNotEnabled extends Schema.TaggedError<ApiVersionNotEnabled>()(
-  "ApiVersionNotEnabled",
-  fatalFields
-) {}
-
-/**
- * 505: the server accepts HTTP/1.1 only.
- *
- * @since 0.1.0
- */
-export class HttpVersionNotSupported extends Schema.TaggedError<HttpVersionNotSupported>()(
-  "HttpVersionNotSupported",
-  fatalFields
-) {}
-
-/**
- * 401 that a fresh token cannot fix: several in a row after new tokens, or one to a static token.
- *
- * @since 0.1.0
- */
-export class AuthRejected extends Schema.TaggedError<AuthRejected>()("AuthRejected", fatalFields) {}
-
-/**
- * Another 4xx that retrying cannot fix.
- *
- * @since 0.1.0
- */
-export class UnexpectedStatus extends Schema.TaggedError<UnexpectedStatus>()(
-  "UnexpectedStatus",
-  fatalFields
-) {}
-
-/**
- * Why the stream cannot go on, one tagged class per cause: match them with
- * `Effect.catchReason("StreamFatalError", "NotFound", ...)`.
- *
- * @since 0.1.0
- */
-export const StreamFatalReason = Schema.Union([
-  BadRequest,
-  NotFound,
-  MethodNotAllowed,
-  NotAcceptable,
-  ApiVersionNotEnabled,
-  HttpVersionNotSupported,
-  AuthRejected,
-  UnexpectedStatus
-])
-
-/**
- * @since 0.1.0
- */
-export type StreamFatalReason = typeof StreamFatalReason.Type
-
-/**
- * Why the stream cannot go on: a status that retrying cannot fix. The `reason` says which, with
- * the status, the server's description and a message saying what to fix (also the error's).
- *
- * @since 0.1.0
- */
-export class StreamFatalError extends Schema.TaggedError<StreamFatalError>()("StreamFatalError", {
-  reason: StreamFatalReason
-}) {
-  override get message(): string {
-    return this.reason.message
-  }
-  /** The HTTP status that ended the stream. */
-  get status(): number {
-    return this.reason.status
-  }
-}
-
-/**
- * The policy's options, in milliseconds once validated.
- *
- * @since 0.1.0
- */
-export interface Options {
-  readonly minReconnectDelay: number
-  readonly maxReconnectDelay: number
-  /** How long a connection must have delivered hits to reset the growth (at least 5 s). */
-  readonly healthyAfter: number
-  /** The longest gap the vendor backfills; a longer one may lose hits. */
-  readonly backfillWindow: number
-  /** The most jitter adds, as a fraction of the delay: 0.2 means up to +20%. */
-  readonly maxJitter: number
-  /** 401s in a row, after the first one, each with a fresh token, before giving up. */
-  readonly maxAuthFailures: number
-  /** The token was given as is and cannot be refreshed: a 401 is fatal at once. */
-  readonly staticToken?: boolean | undefined
 }
 
 /**
@@ -234,118 +110,6 @@ export interface Options {
  * @since 0.1.0
  */
 export const acceptAndDropMillis = 5_000
-
-/**
- * The longest `Retry-After` honoured: a server asking for more is probably wrong, and waiting
- * a day on its word would look like a hang.
- *
- * @since 0.1.0
- */
-export const maxRetryAfterMillis = 3_600_000
-
-/**
- * @since 0.1.0
- */
-export const defaults: Options = {
-  minReconnectDelay: 60_000,
-  // The backfill window divided by the most jitter adds: 150 s * 1.2 = 180 s.
-  maxReconnectDelay: 150_000,
-  healthyAfter: 60_000,
-  backfillWindow: 180_000,
-  maxJitter: 0.2,
-  maxAuthFailures: 3
-}
-
-/**
- * An option that is out of range.
- *
- * @since 0.1.0
- */
-export class InvalidPolicyOption extends Schema.TaggedError<InvalidPolicyOption>()("InvalidPolicyOption", {
-  option: Schema.String,
-  value: Schema.String,
-  message: Schema.String
-}) {}
-
-/**
- * The options a caller may give, durations in any form `Duration` accepts.
- *
- * @since 0.1.0
- */
-export interface OptionsInput {
-  readonly minReconnectDelay?: Duration.Input | undefined
-  readonly maxReconnectDelay?: Duration.Input | undefined
-  readonly healthyAfter?: Duration.Input | undefined
-  readonly backfillWindow?: Duration.Input | undefined
-  readonly maxJitter?: number | undefined
-  readonly maxAuthFailures?: number | undefined
-  readonly staticToken?: boolean | undefined
-}
-
-const invalid = (option: string, value: unknown, valid: string) =>
-  new InvalidPolicyOption({
-    option,
-    value: String(value),
-    message: `${option} is ${String(value)}; it must be ${valid}`
-  })
-
-const toMillis = (option: string, input: Duration.Input | undefined, fallback: number) => {
-  if (input === undefined) return fallback
-  const duration = Duration.fromInput(input)
-  if (duration._tag === "None") throw invalid(option, input, 'a duration such as "60 seconds"')
-  const millis = Duration.toMillis(duration.value)
-  if (!Number.isFinite(millis) || millis < 0) throw invalid(option, input, "a finite duration of 0 or more")
-  return millis
-}
-
-/**
- * Validates options, filling defaults. Fails naming the option, its value and the valid range.
- *
- * @since 0.1.0
- */
-export const makeOptions = (input: OptionsInput = {}): Effect.Effect<Options, InvalidPolicyOption> =>
-  Effect.try({
-    try: () => {
-      const minReconnectDelay = toMillis(
-        "minReconnectDelay",
-        input.minReconnectDelay,
-        defaults.minReconnectDelay
-      )
-      const maxJitter = input.maxJitter ?? defaults.maxJitter
-      if (!(maxJitter >= 0 && maxJitter <= 1)) throw invalid("maxJitter", maxJitter, "a fraction from 0 to 1")
-      const backfillWindow = toMillis("backfillWindow", input.backfillWindow, defaults.backfillWindow)
-      if (backfillWindow <= 0) throw invalid("backfillWindow", backfillWindow, "a duration above 0")
-      // By default the longest wait, jitter included, stays inside the backfill window.
-      const maxReconnectDelay = toMillis(
-        "maxReconnectDelay",
-        input.maxReconnectDelay,
-        Math.max(Math.floor(backfillWindow / (1 + maxJitter)), minReconnectDelay)
-      )
-      if (maxReconnectDelay < minReconnectDelay) {
-        throw invalid(
-          "maxReconnectDelay",
-          Duration.format(Duration.millis(maxReconnectDelay)),
-          `at least minReconnectDelay (${Duration.format(Duration.millis(minReconnectDelay))})`
-        )
-      }
-      const healthyAfter = toMillis("healthyAfter", input.healthyAfter, minReconnectDelay)
-      const maxAuthFailures = input.maxAuthFailures ?? defaults.maxAuthFailures
-      if (!Number.isInteger(maxAuthFailures) || maxAuthFailures < 0 || maxAuthFailures > 100) {
-        throw invalid("maxAuthFailures", maxAuthFailures, "an integer from 0 to 100")
-      }
-      return {
-        minReconnectDelay,
-        maxReconnectDelay,
-        healthyAfter,
-        backfillWindow,
-        maxJitter,
-        maxAuthFailures,
-        staticToken: input.staticToken === true
-      }
-    },
-    catch: (error) =>
-      error instanceof InvalidPolicyOption ? error : invalid("options", String(error), "valid policy options")
-  })
 
 /**
  * The policy's memory between attempts.
@@ -362,108 +126,7 @@ export interface State {
  */
 export const initialState: State = { failures: 0, authFailures: 0 }
 
-type FatalReasonTag = StreamFatalReason["_tag"]
-
-interface FatalFields {
-  readonly status: number
-  readonly description?: string | undefined
-  readonly message: string
-}
-
-const reasons: Record<FatalReasonTag, new (fields: FatalFields) => StreamFatalReason> = {
-  BadRequest,
-  NotFound,
-  MethodNotAllowed,
-  NotAcceptable,
-  ApiVersionNotEnabled,
-  HttpVersionNotSupported,
-  AuthRejected,
-  UnexpectedStatus
-}
-
-/**
- * The fatal error for a reason, by its tag.
- *
- * @since 0.1.0
- */
-export const fatal = (reason: FatalReasonTag, fields: FatalFields): StreamFatalError =>
-  new StreamFatalError({ reason: new reasons[reason](fields) })
-
-const fatalStatuses: Record<number, { reason: FatalReasonTag; fix: string }> = {
-  400: {
-    reason: "BadRequest",
-    fix: "The stream rejected a request parameter. Check maxConnections (1 to 8, the same value on every client), reset (smallest or largest), smoothing (1) and smoothingBucketSize (1 to 7200)."
-  },
-  404: {
-    reason: "NotFound",
-    fix: "The endpoint is unknown, or the stream was disabled after 90 days without a client. Check the stream URL Adobe provisioned; ask Adobe to re-enable a disabled stream."
-  },
-  405: {
-    reason: "MethodNotAllowed",
-    fix: "The request was not a GET. This is a bug in the client: please report it."
-  },
-  406: {
-    reason: "NotAcceptable",
-    fix: "The request's Accept-Encoding lacked gzip. This is a bug in the client (or a proxy rewrote the header)."
-  },
-  424: {
-    reason: "ApiVersionNotEnabled",
-    fix: "The stream is not enabled for the current API version. Enable it once with GET https://livestream.adobe.net/api/2/enable/{endpoint-name} and the same headers (`hitstream enable`), then allow up to 15 minutes; or connect to /api/1/stream/{endpoint-name} without beta=true."
-  },
-  505: {
-    reason: "HttpVersionNotSupported",
-    fix: "The server accepts HTTP/1.1 only. This is a bug in the client (or a proxy upgraded the request)."
-  }
-}
-
-// Statuses that say "not now" rather than "not like this".
-const retryable4xx = new Set([401, 408, 409, 425, 429])
-
 const seconds = (millis: number) => `${Math.round(millis / 1000)} s`
-
-const describeEnd = (end: ConnectionEnd): string => {
-  switch (end._tag) {
-    case "Ended":
-      return `the server ended the stream after ${seconds(end.streamedMillis)}`
-    case "NetworkError":
-      return `network error: ${end.message}`
-    case "HttpStatus":
-      return (
-        `HTTP ${end.status}${end.description ? `: ${end.description}` : ""}` +
-        (end.retryAfterMillis !== undefined && honoursRetryAfter(end.status)
-          ? `, the server asked for ${seconds(end.retryAfterMillis)}`
-          : "")
-      )
-    case "Stalled":
-      return `no data for ${seconds(end.idleMillis)}`
-  }
-}
-
-// HTTP's convention: a 429 or 503 may say when to come back.
-const honoursRetryAfter = (status: number) => status === 429 || status === 503
-
-const httpDate =
-  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/
-
-/**
- * A `Retry-After` header as milliseconds from `nowMillis`: delay-seconds (`120`) or an HTTP date
- * (`Wed, 21 Oct 2026 07:28:00 GMT`; a date in the past is 0). Anything else is ignored
- * (`undefined`): a malformed header must not stop the stream, and the policy's own delay still
- * applies.
- *
- * @since 0.1.0
- */
-export const parseRetryAfter = (header: string | undefined, nowMillis: number): number | undefined => {
-  if (header === undefined) return undefined
-  const value = header.trim()
-  if (/^\d+$/.test(value)) {
-    const millis = Number(value) * 1000
-    return Number.isFinite(millis) ? millis : undefined
-  }
-  if (!httpDate.test(value)) return undefined
-  const at = Date.parse(value)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMillis)
-}
 
 /**
  * Whether a connection counts as healthy: it streamed and delivered hits for `healthyAfter`,
@@ -488,36 +151,6 @@ export const gapWarning = (options: Options, gapMillis: number): string | undefi
     : `${seconds(gapMillis)} without a stream, past the ${seconds(options.backfillWindow)} the server backfills: hits from that gap may be lost. ` +
       "To recover them, connect once with --reset smallest (reset: smallest; the server replays the oldest data it holds, the dedup drops what was seen), " +
       "or run more slots (a larger maxConnections, and connections to match), so that others are streaming while one waits."
-
-/**
- * The warning for a `minReconnectDelay` below Adobe's 60 s, or `undefined`: a library user who
- * sets it in code hears the same as a CLI user.
- *
- * @since 0.1.0
- */
-export const shortDelayWarning = (options: Options): string | undefined =>
-  options.minReconnectDelay < 60_000
-    ? `minReconnectDelay is ${options.minReconnectDelay / 1000}s, below the 60s Adobe asks for: the load balancer may still count the old connection, and quick reconnects get 409 and 503 (support article KA-16598)`
-    : undefined
-
-/**
- * The fatal error for a status, if the status is fatal.
- *
- * @since 0.1.0
- */
-export const fatalFor = (status: number, description?: string): StreamFatalError | undefined => {
-  const known = fatalStatuses[status]
-  const unexpected = status >= 400 && status < 500 && !retryable4xx.has(status)
-  if (known === undefined && !unexpected) return undefined
-  const detail = description ? ` The server said: ${description}` : ""
-  return fatal(known?.reason ?? "UnexpectedStatus", {
-    status,
-    description,
-    message: known
-      ? `HTTP ${status}: ${known.fix}${detail}`
-      : `HTTP ${status} is a client error that retrying cannot fix.${detail}`
-  })
-}
 
 /**
  * One step of the policy: given how an attempt ended and a jitter draw in [0, 1), the decision
@@ -569,9 +202,10 @@ export const step = (
   const growth = 2 ** Math.min(Math.max(failures - 1, 0), 30)
   const base = Math.min(options.minReconnectDelay * growth, options.maxReconnectDelay)
   let delay = base + base * options.maxJitter * Math.min(Math.max(jitter, 0), 1)
-  const asked = end._tag === "HttpStatus" && honoursRetryAfter(end.status) ? end.retryAfterMillis : undefined
+  const asked =
+    end._tag === "HttpStatus" && RetryAfter.isHonouredFor(end.status) ? end.retryAfterMillis : undefined
   // Honoured on top of the policy's delay, never instead of it.
-  if (asked !== undefined) delay = Math.max(delay, Math.min(asked, maxRetryAfterMillis))
+  if (asked !== undefined) delay = Math.max(delay, Math.min(asked, RetryAfter.maxMillis))
   // Whole milliseconds: a fractional delay added to a clock reading can round to just under what
   // the server asked (3_599_999.9999999995 for 3_600_000).
   delay = Math.ceil(delay)
@@ -582,7 +216,7 @@ export const step = (
       consecutiveFailures: failures,
       reason: describeEnd(end),
       retryAfter: asked === undefined ? undefined : Duration.millis(asked),
-      retryAfterCapped: asked !== undefined && asked > maxRetryAfterMillis
+      retryAfterCapped: asked !== undefined && asked > RetryAfter.maxMillis
     },
     { failures, authFailures }
   ]
