@@ -13,9 +13,11 @@ import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import type * as Http from "node:http"
 import type * as Net from "node:net"
-import { constants, crc32, deflateRaw, gzipSync } from "node:zlib"
+import { gzipSync } from "node:zlib"
 import type * as GroundTruth from "./GroundTruth.ts"
+import * as GzipBody from "./GzipBody.ts"
 import * as HitGenerator from "./HitGenerator.ts"
+import * as MemberCursor from "./MemberCursor.ts"
 import type * as Scenario from "./Scenario.ts"
 import type { Options } from "./SimulatorOptions.ts"
 import * as StreamModel from "./StreamModel.ts"
@@ -66,20 +68,20 @@ interface Batch {
   compressed?: Buffer
   /** Given to the socket (in order). */
   handed?: boolean
-  /** Per partition: all its hits in [from, to) are in this batch. */
-  readonly ranges: ReadonlyArray<{
-    readonly p: number
-    readonly epoch: number
-    readonly from: number
-    readonly to: number
-  }>
+  readonly ranges: ReadonlyArray<MemberCursor.Range>
   state: "pending" | "written" | "failed"
 }
 
-const perBatch = 256
-// Room for a whole batch's compressed bytes: one trip to the thread pool per batch, not one per 16 KiB.
+// 512 records (~1 MB) per batch: the per-batch costs (a trip to the thread pool, the bookkeeping)
+// stay small next to the batch's own, and a batch is still written within milliseconds.
+const perBatch = 512
+// Room for a whole batch's compressed bytes (~90 KB at level 1): one trip to the thread pool per
+// batch, not one per 16 KiB.
 const chunkSize = 256 * 1024
 const bufferBytes = perBatch * (HitGenerator.maxRecordBytes + 4)
+// Batches generated ahead of the socket: enough to keep the compressor busy while the next one
+// is generated, few enough to bound the memory held per connection.
+const ahead = 3
 
 /**
  * Serves a 200 stream until the client leaves, a fault ends it, or it is dropped.
@@ -152,27 +154,9 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
       if (bytes.length === 0) done?.()
     }
 
-    // Each batch is deflated on its own, as pigz does: raw deflate ending in a sync flush, so the
-    // pieces concatenate into one gzip member. Several compress at once on libuv's thread pool
-    // while the next batch is generated, and are written in order as they complete.
-    const level = options.gzipLevel
-    const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, level === 1 ? 4 : level === 9 ? 2 : 0, 3])
-    let headerSent = false
-    const framed = (bytes: Buffer) => {
-      if (headerSent) return bytes
-      headerSent = true
-      return Buffer.concat([header, bytes])
-    }
-    // The trailer (CRC-32 and size of everything) is needed by a clean end only: kept only then.
-    const trailing = step?.fault === "end"
-    let crc = 0
-    let size = 0
-    const deflate = (bytes: Uint8Array, flush: number) =>
-      Effect.callback<Buffer>((resume) =>
-        deflateRaw(bytes, { level, finishFlush: flush }, (error, out) =>
-          resume(error === null ? Effect.succeed(out) : Effect.die(error))
-        )
-      )
+    // Batches are compressed in order by the connection's deflate context (on the thread pool,
+    // while the next batch is generated) and written as they come back.
+    const gzip = GzipBody.make({ level: options.gzipLevel, trailing: step?.fault === "end", chunkSize })
     const spare: Array<Buffer> = []
     let inFlight = 0
     const handOn = () => {
@@ -180,7 +164,7 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
         if (batch.handed) continue
         if (batch.compressed === undefined) return
         batch.handed = true
-        writeCut(framed(batch.compressed), (error) => {
+        writeCut(gzip.framed(batch.compressed), (error) => {
           batch.state = error ? "failed" : "written"
           settle()
         })
@@ -194,15 +178,11 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
         batch.state = "written"
         return settle()
       }
-      if (trailing) {
-        crc = crc32(bytes, crc)
-        size = (size + bytes.length) >>> 0
-      }
       inFlight++
-      deflateRaw(bytes, { level, finishFlush: constants.Z_SYNC_FLUSH, chunkSize }, (error, out) => {
+      gzip.compress(bytes, (out) => {
         inFlight--
         if (batch.buffer !== undefined) spare.push(batch.buffer)
-        if (error !== null) {
+        if (out instanceof Error) {
           batch.state = "failed"
           return settle()
         }
@@ -210,14 +190,6 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
         handOn()
         signal()
       })
-    }
-    const trailer = () => {
-      const tail = Buffer.alloc(10)
-      // An empty final block (fixed Huffman), then CRC-32 and size, little-endian.
-      tail[0] = 0x03
-      tail.writeUInt32LE(crc >>> 0, 2)
-      tail.writeUInt32LE(size, 6)
-      return framed(tail)
     }
 
     // --- faults ------------------------------------------------------------------------------
@@ -238,14 +210,13 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
           return stop("dropped", () => socket.end())
         case "end":
           return stop("ended", () => {
-            writeCut(trailer())
+            writeCut(gzip.trailer())
             res.end()
           })
         case "truncate":
           // A flush point, then half a block: the gzip stream stops mid-way, the HTTP body ends.
-          return Effect.flatMap(deflate(Buffer.from('{"pageName":"cut'), constants.Z_FULL_FLUSH), (tail) =>
+          return Effect.flatMap(gzip.truncated, (bytes) =>
             stop("truncated", () => {
-              const bytes = framed(tail)
               writeCut(bytes.subarray(0, Math.max(1, bytes.length >> 1)))
               res.end()
             })
@@ -260,31 +231,9 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
       }
     }
 
-    // --- which partitions this connection holds, and where each one stands -------------------
-    const P = rules.partitions
-    const owned = Array.from({ length: P }, () => false)
-    const epochs = Array.from({ length: P }, () => -1)
-    const cursor = Array.from({ length: P }, () => 0)
-    const duplicatesUntil = Array.from({ length: P }, () => 0)
-    let scan = 0
-    const sync = () => {
-      let low = Number.POSITIVE_INFINITY
-      for (let p = 0; p < P; p++) {
-        const part = group.partitions[p]
-        owned[p] = part.owner === member.id && member.partitions.includes(p)
-        if (!owned[p]) continue
-        if (epochs[p] !== part.epoch) {
-          epochs[p] = part.epoch
-          cursor[p] = part.start
-          duplicatesUntil[p] = part.duplicatesUntil
-        }
-        low = Math.min(low, cursor[p])
-      }
-      if (low !== Number.POSITIVE_INFINITY) scan = low
-      return low !== Number.POSITIVE_INFINITY
-    }
-
     // --- the pump ----------------------------------------------------------------------------
+    const cursor = MemberCursor.make(options.seed, group, rules, member)
+    const emptyRecord = () => options.emptyRecordRate > 0 && random() < options.emptyRecordRate
     const faultAfter = step?.fault !== undefined ? (step.after ?? 0) : Number.POSITIVE_INFINITY
     const idle =
       options.rate > 0 && options.rate !== Number.POSITIVE_INFINITY
@@ -294,9 +243,9 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
       let faultDone = false
       let submitted = 0
       ctx.tick(yield* ctx.now)
-      sync()
-      attempt.fromIndex = scan
-      attempt.toIndex = scan
+      cursor.sync()
+      attempt.fromIndex = cursor.scan()
+      attempt.toIndex = cursor.scan()
       while (true) {
         if (!faultDone && submitted >= faultAfter && step?.fault !== undefined) {
           // A fault comes after every hit before it has reached the socket.
@@ -309,62 +258,36 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
           continue
         }
         if (stopped) return yield* Effect.never
-        if (inFlight >= 3 || needDrain) {
+        if (inFlight >= ahead || needDrain) {
           yield* nextEvent
           continue
         }
         const at = yield* ctx.now
         ctx.tick(at)
-        const holding = sync()
+        const holding = cursor.sync()
         const available = ctx.available(at)
-        if (!holding || scan >= available) {
+        if (!holding || cursor.scan() >= available) {
           yield* inFlight > 0 ? nextEvent : Effect.sleep(idle)
           continue
         }
         const budget = Math.min(faultDone ? perBatch : faultAfter - submitted, perBatch)
         const target = spare.pop() ?? Buffer.allocUnsafeSlow(bufferBytes)
         const timeGMT = Math.floor(at / 1000)
-        const before = cursor.slice()
-        let offset = 0
-        let count = 0
-        let duplicates = 0
-        let n = scan
-        while (n < available && count < budget && n - scan < 65_536) {
-          const p = rules.partitionOf(n)
-          if (owned[p] && n >= cursor[p]) {
-            offset = HitGenerator.encodeInto(options.seed, n, timeGMT, target, offset)
-            target[offset++] = 13
-            target[offset++] = 10
-            if (options.emptyRecordRate > 0 && random() < options.emptyRecordRate) {
-              target[offset++] = 13
-              target[offset++] = 10
-            }
-            count++
-            if (n < duplicatesUntil[p]) duplicates++
-          }
-          n++
-        }
-        const ranges: Array<Batch["ranges"][number]> = []
-        for (let p = 0; p < P; p++) {
-          if (owned[p] && cursor[p] < n) {
-            ranges.push({ p, epoch: epochs[p], from: before[p], to: n })
-            cursor[p] = n
-          }
-        }
-        scan = n
+        const filled = cursor.take({ available, budget, timeGMT, target, emptyRecord })
+        const { count } = filled
         submitted += count
         if (count === 0) spare.push(target)
         submit({
-          bytes: count === 0 ? undefined : target.subarray(0, offset),
+          bytes: count === 0 ? undefined : target.subarray(0, filled.bytes),
           buffer: count === 0 ? undefined : target,
           count,
-          duplicates,
-          to: n,
-          ranges,
+          duplicates: filled.duplicates,
+          to: filled.to,
+          ranges: filled.ranges,
           state: "pending"
         })
         // Caught up with what exists: wait for more rather than spin.
-        if (n >= available && count < budget) yield* Effect.sleep(idle)
+        if (filled.to >= available && count < budget) yield* Effect.sleep(idle)
         else yield* Effect.yieldNow
       }
     })
@@ -378,7 +301,7 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
       ctx.preloaded !== undefined && step === undefined && member.partitions.length === rules.partitions
         ? servePreloaded(ctx, ctx.preloaded, settle, queue)
         : pump
-    return Effect.raceFirst(body, closed)
+    return Effect.raceFirst(body, closed).pipe(Effect.ensuring(Effect.sync(gzip.close)))
   })
 
 const servePreloaded = (ctx: Context, body: Buffer, settle: () => void, queue: Array<Batch>) =>

@@ -17,12 +17,22 @@ export * as GroundTruth from "./GroundTruth.ts"
 /**
  * @since 0.1.0
  */
+export * as GzipBody from "./GzipBody.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as HitGenerator from "./HitGenerator.ts"
 
 /**
  * @since 0.1.0
  */
 export * as Ims from "./Ims.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as MemberCursor from "./MemberCursor.ts"
 
 /**
  * @since 0.1.0
