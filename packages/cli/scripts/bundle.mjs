@@ -13,8 +13,30 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 // Chunk names carry hashes: start from an empty directory so no stale chunk ships.
 await rm(join(root, "dist", "bundle"), { recursive: true, force: true })
 
+// effect/cli's CliOutput builds an `Intl.Segmenter` when its module loads. That loads ICU's
+// break-iterator data, about a sixth of the instructions of `hitstream --version`, which never
+// measures a string. The bundle builds it on first use instead: same segmenter, same results.
+const eagerSegmenter =
+  /const graphemeSegmenter = \/\*#__PURE__\*\/\s*new Intl\.Segmenter\(undefined, \{\s*granularity: "grapheme"\s*\}\);/
+const lazySegmenter = {
+  name: "hitstream:lazy-grapheme-segmenter",
+  transform(code, id) {
+    if (!/effect[\\/]dist[\\/]cli[\\/]CliOutput\.js$/.test(id)) return null
+    if (!eagerSegmenter.test(code)) {
+      // A newer effect may have changed it: the program still works, it only starts slower.
+      this.warn("effect/cli's CliOutput no longer matches: its Intl.Segmenter stays eager (slower start)")
+      return null
+    }
+    return code.replace(
+      eagerSegmenter,
+      'let graphemeSegmenterInstance; const graphemeSegmenter = { segment: (text) => (graphemeSegmenterInstance ??= new Intl.Segmenter(undefined, { granularity: "grapheme" })).segment(text) };'
+    )
+  }
+}
+
 await build({
   input: join(root, "src", "bin.ts"),
+  plugins: [lazySegmenter],
   platform: "node",
   resolve: { conditionNames: ["@hitstream/source", "node", "import", "module", "default"] },
   output: {

@@ -7,7 +7,7 @@
  */
 import { Option } from "effect"
 import { Flag } from "effect/cli"
-import * as Settings from "./Settings.ts"
+import * as SettingKeys from "./SettingKeys.ts"
 
 const descriptions: Record<string, string> = {
   url: "stream URI Adobe provisioned, e.g. https://livestream.adobe.net/api/1/stream/NAME",
@@ -65,14 +65,14 @@ const descriptions: Record<string, string> = {
 export type Value = string | number | boolean
 
 const settingFlag = (key: string): Flag.Flag<Option.Option<Value>> => {
-  const name = Settings.flagName(key)
-  const base: Flag.Flag<Value> = Settings.booleanKeys.has(key)
+  const name = SettingKeys.flagName(key)
+  const base: Flag.Flag<Value> = SettingKeys.booleanKeys.has(key)
     ? Flag.Boolean(name)
-    : Settings.integerKeys.has(key)
+    : SettingKeys.integerKeys.has(key)
       ? Flag.Int(name)
       : Flag.String(name)
   return base.pipe(
-    Flag.withDescription(`${descriptions[key] ?? key} [env ${Settings.envName(key)}]`),
+    Flag.withDescription(`${descriptions[key] ?? key} [env ${SettingKeys.envName(key)}]`),
     Flag.optional
   )
 }
@@ -83,7 +83,7 @@ const settingFlag = (key: string): Flag.Flag<Option.Option<Value>> => {
  * @since 0.1.0
  */
 export const settings: Record<string, Flag.Flag<Option.Option<Value>>> = Object.fromEntries(
-  Settings.keys.map((key) => [key, settingFlag(key)])
+  SettingKeys.keys.map((key) => [key, settingFlag(key)])
 )
 
 /**
@@ -125,7 +125,7 @@ export const duration = Flag.String("duration").pipe(
  */
 export const given = (flags: Record<string, Option.Option<Value>>): Record<string, Value> => {
   const out: Record<string, Value> = {}
-  for (const key of Settings.keys) {
+  for (const key of SettingKeys.keys) {
     const value = flags[key]
     if (value !== undefined && Option.isSome(value)) out[key] = value.value
   }

@@ -10,11 +10,11 @@
  *
  * @since 0.1.0
  */
-import { NodeServices } from "@effect/platform-node"
 import { RedactedUrl } from "@hitstream/core"
 import { Cause, Console, Effect, Exit } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import * as Commands from "./Commands.ts"
+import * as LazyNodeServices from "./LazyNodeServices.ts"
 import { Shutdown } from "./Shutdown.ts"
 import { version } from "./version.ts"
 
@@ -101,7 +101,7 @@ export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)) => {
   const shutdown = Effect.runSync(Shutdown.make)
   const program = Command.runWith(Commands.make(shutdown), { version })(argv).pipe(
     Effect.provideService(Shutdown, shutdown),
-    Effect.provide([NodeServices.layer, cliConfig, CliOutput.layerPresenter(presenter)])
+    Effect.provide([LazyNodeServices.layer, cliConfig, CliOutput.layerPresenter(presenter)])
   )
   const fiber = Effect.runFork(program)
   let signals = 0

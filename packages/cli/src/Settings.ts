@@ -11,95 +11,17 @@
 import { Config } from "@hitstream/core"
 import { Duration, Effect, Option, Redacted, Schema } from "effect"
 
-/**
- * Settings of the program itself, beside the client's.
- *
- * @since 0.1.0
- */
-export const programKeys = [
-  "sink",
-  "format",
-  "stateDir",
-  "metricsPort",
-  "metricsHost",
-  "dashboardPort",
-  "dashboardHost",
-  "logLevel",
-  "logFormat",
-  "rotateSize",
-  "rotateInterval",
-  "rotateGzip",
-  "fileMode",
-  "maxRecordSize",
-  "clientSecretFile",
-  "accessTokenFile",
-  "fleet",
-  "natsCredsFile",
-  "caFile",
-  "proxy"
-] as const
-
-/**
- * Keys that only the environment or a secret file may carry.
- *
- * @since 0.1.0
- */
-export const secretKeys: ReadonlyArray<string> = ["clientSecret", "accessToken"]
-
-// The library's byte count is given to the program as a size (`--max-record-size 2MB`).
-const clientOnly = new Set(["maxRecordBytes"])
-
-/**
- * The client's keys the program reads.
- *
- * @since 0.1.0
- */
-export const clientKeys: ReadonlyArray<string> = Object.keys(Config.ClientConfigInput.fields).filter(
-  (k) => !clientOnly.has(k) && !secretKeys.includes(k)
-)
-
-/**
- * Every key a flag, variable or file may set (secrets aside).
- *
- * @since 0.1.0
- */
-export const keys: ReadonlyArray<string> = [...clientKeys, ...programKeys]
-
-/**
- * Keys whose flag is a bare switch (`--smoothing`, `--no-smoothing`).
- *
- * @since 0.1.0
- */
-export const booleanKeys: ReadonlySet<string> = new Set(["smoothing", "rotateGzip", "tracePropagation"])
-
-/**
- * Keys whose flag takes an integer.
- *
- * @since 0.1.0
- */
-export const integerKeys: ReadonlySet<string> = new Set([
-  "maxConnections",
-  "connections",
-  "smoothingBucketSize",
-  "dedupCapacity",
-  "bufferSize",
-  "metricsPort",
-  "dashboardPort"
-])
-
-/**
- * `maxConnections` -> `max-connections`
- *
- * @since 0.1.0
- */
-export const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
-
-/**
- * `maxConnections` -> `HITSTREAM_MAX_CONNECTIONS`
- *
- * @since 0.1.0
- */
-export const envName = (key: string): string => Config.envName(key)
+export {
+  booleanKeys,
+  clientKeys,
+  envName,
+  flagName,
+  integerKeys,
+  keys,
+  programKeys,
+  secretKeys
+} from "./SettingKeys.ts"
+import { clientKeys, envName, flagName, keys, secretKeys } from "./SettingKeys.ts"
 
 /**
  * How a setting is named to a person: its flag and its variable, or for a secret its variable

@@ -229,3 +229,12 @@ export const defaultTrustedRedirectHosts = (url: string): Array<string> => [
   new URL(url).hostname,
   "*.adobe.net"
 ]
+
+const constantCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()
+
+/**
+ * The environment variable that holds a field: `maxConnections` is `HITSTREAM_MAX_CONNECTIONS`.
+ *
+ * @since 0.1.0
+ */
+export const envName = (field: string): string => `HITSTREAM_${constantCase(field)}`

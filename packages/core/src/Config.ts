@@ -22,6 +22,7 @@ import {
 import {
   ClientConfig,
   ClientConfigInput,
+  envName,
   defaultScopes,
   defaultTokenUrl,
   defaultTrustedRedirectHosts,
@@ -166,14 +167,12 @@ const fieldOf = (issue: SchemaIssue.Issue): string => {
  */
 export const config: EffectConfig.Config<ClientConfigInput> = EffectConfig.schema(ClientConfigInput)
 
-const constantCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()
-
 /**
  * The environment variable that holds a field: `maxConnections` is `HITSTREAM_MAX_CONNECTIONS`.
  *
  * @since 0.1.0
  */
-export const envName = (field: string): string => `HITSTREAM_${constantCase(field)}`
+export { envName } from "./ClientConfig.ts"
 
 /**
  * The `HITSTREAM_*` environment variables as a provider for `config`.

@@ -10,7 +10,9 @@ import { Console, Effect, Option, Schema, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
 import { FileSystem } from "effect"
 import * as Scenario from "./Scenario.ts"
-import * as Tls from "./Tls.ts"
+// Types only: Tls loads the child-process and file-system layers (openssl), which `hitstream
+// --help` and `--version` must not pay for; `tlsOf` imports it when TLS is asked for.
+import type * as Tls from "./Tls.ts"
 
 const rate = Flag.String("rate").pipe(
   Flag.withDescription("hits generated per second, or 'max' for as fast as the client reads (default 200)"),
@@ -82,6 +84,8 @@ export const tlsOf = (flags: {
   Scope.Scope
 > =>
   Effect.gen(function* () {
+    if (!flags.tls && Option.isNone(flags.tlsCert) && Option.isNone(flags.tlsKey)) return undefined
+    const Tls = yield* Effect.promise(() => import("./Tls.ts"))
     if (Option.isSome(flags.tlsCert) !== Option.isSome(flags.tlsKey)) {
       return yield* new Tls.TlsError({
         message: `${Option.isSome(flags.tlsCert) ? "--tls-cert needs --tls-key" : "--tls-key needs --tls-cert"}: give the certificate and its private key together`
