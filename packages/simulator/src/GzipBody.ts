@@ -1,14 +1,14 @@
 /**
- * A 200 stream's gzip body, built batch by batch: one gzip member whose deflate data comes from a
- * single raw-deflate context kept for the whole connection. Each batch ends in a sync flush
- * (byte-aligned, no final block), so its compressed bytes can be written, and the batch counted,
- * as soon as they come back; the trailer (an empty final block, CRC-32 and size) ends the member
- * on a clean end.
+ * A 200 stream's gzip body, built batch by batch: one gzip member whose deflate data is the
+ * batches' compressed bytes, each ending in a full flush (byte-aligned, no final block, no
+ * reference to earlier data), so a batch can be written, and counted, as soon as it comes back;
+ * the trailer (an empty final block, CRC-32 and size) ends the member on a clean end.
  *
- * One context per connection rather than one per batch: setting up a deflate context (about
- * 300 KB of tables and window, and its output buffer) for every batch cost as much as compressing
- * it, and a kept window also compresses a little better (the window spans batches). The
- * compression runs on libuv's thread pool, overlapping the next batch's generation.
+ * Deflate contexts are kept for the connection, a few of them compressing batches at once on
+ * libuv's thread pool while the next batch is generated: setting up a context (about 300 KB of
+ * tables and window, and its output buffer) for every batch cost as much as compressing it, and
+ * one context alone was the stream's bottleneck. A full flush every ~1 MB of records costs a
+ * fraction of a percent of the compression ratio.
  *
  * @since 0.1.0
  */
@@ -20,8 +20,9 @@ import { constants, crc32, createDeflateRaw, type DeflateRaw, deflateRaw } from 
  */
 export interface GzipBody {
   /**
-   * Compresses `bytes` after everything given before, and calls `done` with their compressed
-   * bytes (in order, each batch's complete up to its sync flush), or with the error.
+   * Compresses `bytes` and calls `done` with their compressed bytes (complete, up to a flush
+   * point), or with the error. Batches may complete out of order; their bytes can be written in
+   * any order after the header, and are written in the order given to keep the records in order.
    */
   readonly compress: (bytes: Buffer, done: (out: Buffer | Error) => void) => void
   /** `bytes` preceded by the gzip header if nothing was framed before. */
@@ -34,8 +35,8 @@ export interface GzipBody {
   readonly close: () => void
 }
 
-// The end of a sync flush: an empty stored block, `00 00 ff ff`.
-const syncMarker = Buffer.from([0, 0, 0xff, 0xff])
+// The end of a sync or full flush: an empty stored block, `00 00 ff ff`.
+const flushMarker = Buffer.from([0, 0, 0xff, 0xff])
 
 /**
  * @since 0.1.0
@@ -46,6 +47,8 @@ export const make = (options: {
   readonly trailing: boolean
   /** The output buffer's size: room for a whole batch's compressed bytes in one trip. */
   readonly chunkSize: number
+  /** How many batches compress at once (on libuv's thread pool), each in a context of its own. */
+  readonly contexts: number
 }): GzipBody => {
   const { level, trailing } = options
   // XFL: 4 for the fastest level, 2 for the best; OS 3 (Unix).
@@ -59,19 +62,47 @@ export const make = (options: {
   let crc = 0
   let size = 0
 
-  // Every write ends in a sync flush. Node emits a write's output ('data') before it calls the
-  // write's callback; the check on the sync marker makes sure of it, since a batch is counted as
-  // sent once its bytes are written.
-  let deflate: DeflateRaw | undefined
-  let output: Array<Buffer> = []
-  let failure: Error | undefined
-  // Made on the first batch: a preloaded body or a fault at once never needs one.
-  const context = () => {
-    if (deflate !== undefined) return deflate
-    deflate = createDeflateRaw({ level, flush: constants.Z_SYNC_FLUSH, chunkSize: options.chunkSize })
-    deflate.on("data", (chunk: Buffer) => output.push(chunk))
-    deflate.on("error", (error) => (failure = error))
-    return deflate
+  // Each context compresses one batch at a time, ending it with a full flush: byte-aligned, and
+  // with no reference to earlier data, so batches from different contexts concatenate in any
+  // order they are written (as pigz's blocks do). Node emits a write's output ('data') before it
+  // calls the write's callback; the check on the flush marker makes sure of it, since a batch is
+  // counted as sent once its bytes are written.
+  interface Context {
+    readonly deflate: DeflateRaw
+    output: Array<Buffer>
+    failure: Error | undefined
+    busy: boolean
+  }
+  const contexts: Array<Context> = []
+  const waiting: Array<readonly [Buffer, (out: Buffer | Error) => void]> = []
+  // Made when needed: a preloaded body or a fault at once never needs one.
+  const idle = () => {
+    const free = contexts.find((c) => !c.busy)
+    if (free !== undefined || contexts.length >= options.contexts) return free
+    const deflate = createDeflateRaw({ level, flush: constants.Z_FULL_FLUSH, chunkSize: options.chunkSize })
+    const context: Context = { deflate, output: [], failure: undefined, busy: false }
+    deflate.on("data", (chunk: Buffer) => context.output.push(chunk))
+    deflate.on("error", (error) => (context.failure = error))
+    contexts.push(context)
+    return context
+  }
+  const run = (context: Context, bytes: Buffer, done: (out: Buffer | Error) => void) => {
+    context.busy = true
+    context.deflate.write(bytes, (error) => {
+      const parts = context.output
+      context.output = []
+      context.busy = false
+      const next = waiting.shift()
+      if (next !== undefined) run(context, ...next)
+      const failure = error ?? context.failure
+      if (failure) return done(failure)
+      const out = parts.length === 1 ? parts[0] : Buffer.concat(parts)
+      // Nothing new to flush (no input) gives no output, which is complete too.
+      if (bytes.length > 0 && (out.length < 4 || !out.subarray(out.length - 4).equals(flushMarker))) {
+        return done(new Error("a batch's compressed bytes did not end in a flush by its write's callback"))
+      }
+      done(out)
+    })
   }
 
   const compress = (bytes: Buffer, done: (out: Buffer | Error) => void) => {
@@ -79,19 +110,9 @@ export const make = (options: {
       crc = crc32(bytes, crc)
       size = (size + bytes.length) >>> 0
     }
-    context().write(bytes, (error) => {
-      const parts = output
-      output = []
-      if (error ?? failure) return done((error ?? failure)!)
-      const out = parts.length === 1 ? parts[0] : Buffer.concat(parts)
-      // Nothing new to flush (no input) gives no output, which is complete too.
-      if (bytes.length > 0 && (out.length < 4 || !out.subarray(out.length - 4).equals(syncMarker))) {
-        return done(
-          new Error("a batch's compressed bytes did not end in a sync flush by its write's callback")
-        )
-      }
-      done(out)
-    })
+    const context = idle()
+    if (context === undefined) waiting.push([bytes, done])
+    else run(context, bytes, done)
   }
 
   const trailer = () => {
@@ -115,5 +136,5 @@ export const make = (options: {
     framed
   )
 
-  return { compress, framed, trailer, truncated, close: () => deflate?.destroy() }
+  return { compress, framed, trailer, truncated, close: () => contexts.forEach((c) => c.deflate.destroy()) }
 }

@@ -13,6 +13,7 @@ import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import type * as Http from "node:http"
 import type * as Net from "node:net"
+import { availableParallelism } from "node:os"
 import { gzipSync } from "node:zlib"
 import type * as GroundTruth from "./GroundTruth.ts"
 import * as GzipBody from "./GzipBody.ts"
@@ -79,9 +80,12 @@ const perBatch = 512
 // batch, not one per 16 KiB.
 const chunkSize = 256 * 1024
 const bufferBytes = perBatch * (HitGenerator.maxRecordBytes + 4)
-// Batches generated ahead of the socket: enough to keep the compressor busy while the next one
+// Batches compressed at once: the machine's cores (the generating thread does a fraction of the
+// compressing threads' work), at most libuv's default thread pool of 4.
+const compressors = Math.max(1, Math.min(4, availableParallelism()))
+// Batches generated ahead of the socket: enough to keep the compressors busy while the next one
 // is generated, few enough to bound the memory held per connection.
-const ahead = 3
+const ahead = compressors + 1
 
 /**
  * Serves a 200 stream until the client leaves, a fault ends it, or it is dropped.
@@ -154,9 +158,14 @@ export const serve = (ctx: Context): Effect.Effect<void> =>
       if (bytes.length === 0) done?.()
     }
 
-    // Batches are compressed in order by the connection's deflate context (on the thread pool,
-    // while the next batch is generated) and written as they come back.
-    const gzip = GzipBody.make({ level: options.gzipLevel, trailing: step?.fault === "end", chunkSize })
+    // Batches are compressed by the connection's deflate contexts (on the thread pool, while the
+    // next batch is generated) and written in order as they come back.
+    const gzip = GzipBody.make({
+      level: options.gzipLevel,
+      trailing: step?.fault === "end",
+      chunkSize,
+      contexts: compressors
+    })
     const spare: Array<Buffer> = []
     let inFlight = 0
     const handOn = () => {

@@ -107,8 +107,10 @@ describe("Simulator: consumer group and ground truth", () => {
   it.live(
     "exact ground truth: across drops at any moment, a bare reader misses nothing /_sim/sent lists, and each attempt's hitsSent is what it read",
     () =>
+      // The supply outlasts the six attempts: at full speed each one takes thousands of hits
+      // before its drop lands.
       withSimulator(
-        { rate: Number.POSITIVE_INFINITY, totalHits: 30_000, gracePeriod: 50, maxChunkSize: 4096 },
+        { rate: Number.POSITIVE_INFINITY, totalHits: 1_000_000, gracePeriod: 50, maxChunkSize: 4096 },
         (sim) =>
           Effect.gen(function* () {
             const headers = yield* credentials(sim)
