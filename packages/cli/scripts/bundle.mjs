@@ -1,9 +1,12 @@
-// Builds the `hitstream` program: one bundled ESM entry, `dist/bundle/hitstream.js`, and the
-// chunks it loads on demand, from the sources (the `@hitstream/source` condition). The launcher
-// `src/bin/hitstream.js` loads it after it has checked the Node version.
+// Builds the `hitstream` program: an entry, `dist/bundle/hitstream.js`, and the chunks it loads on
+// demand, from the sources (the `@hitstream/source` condition). The launcher `src/bin/hitstream.js`
+// checks the Node version, then `src/bin/load.cjs` loads the entry.
 // Bundling with deep tree-shaking matters for startup: the `@effect/platform-node` barrel alone
 // costs ~450 ms of module loading when imported unbundled.
-import { rm } from "node:fs/promises"
+// CommonJS, not ES modules: `load.cjs` compiles each chunk itself with V8's code cache taken after
+// the chunk has run, which holds the functions start-up called; Node's compile cache for ES modules
+// is taken before, so every start compiled those again (a fifth of `--version`'s instructions).
+import { rm, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "rolldown"
@@ -39,19 +42,23 @@ await build({
   plugins: [lazySegmenter],
   platform: "node",
   resolve: { conditionNames: ["@hitstream/source", "node", "import", "module", "default"] },
+  // The chunks are scripts: `import.meta.url` becomes the chunk's own URL (the dashboard finds its
+  // assets from it); effect's `import.meta?.env` reads nothing, as under Node.
+  transform: { define: { "import.meta.url": "__hitstreamUrl", "import.meta": "{}" } },
   output: {
     dir: join(root, "dist", "bundle"),
     entryFileNames: "hitstream.js",
     chunkFileNames: "[name]-[hash].js",
-    format: "esm",
+    format: "cjs",
     minify: true,
     // Chunks, not one file: a command's code, and the Node modules it needs (http, tls, zlib),
     // load when that command runs. `--help` and `--version` load the command line alone, which
     // halves the start (measured in `npm run bench -- --startup`). bin.ts's dynamic import also
     // keeps V8's heap flags ahead of the program's modules.
-    // CommonJS dependencies inside the bundle call `require` for Node's own modules.
-    banner:
-      'import { createRequire as __hitstreamRequire } from "node:module"; const require = __hitstreamRequire(import.meta.url);'
+    banner: 'var __hitstreamUrl = require("node:url").pathToFileURL(__filename).href;'
   },
   logLevel: "warn"
 })
+
+// The package is "type": "module"; these files are CommonJS if anything but load.cjs requires them.
+await writeFile(join(root, "dist", "bundle", "package.json"), '{ "type": "commonjs" }\n')

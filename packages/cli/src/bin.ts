@@ -10,5 +10,5 @@
 import { compactHeap } from "@hitstream/client/NodeHeap"
 
 compactHeap()
-const { main } = await import("./Main.ts")
-main()
+// No top-level await: the bundle is CommonJS (see scripts/bundle.mjs).
+void import("./Main.ts").then(({ main }) => main())
