@@ -13,7 +13,7 @@
  */
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeStdio from "@effect/platform-node/NodeStdio"
-import { Context, Effect, FileSystem, Layer, Path, Scope, Sink, Stdio, Stream, Terminal } from "effect"
+import { Context, Effect, FileSystem, Layer, Path, Sink, Stdio, Stream, Terminal } from "effect"
 import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import * as Spawner from "effect/process/ChildProcessSpawner"
 
@@ -29,22 +29,30 @@ export type LazyNodeServices =
   | ChildProcessSpawner
   | Stdio.Stdio
 
-/** Builds `layer` once, on the first run of the returned effect, in the scope the stand-in lives in. */
+/**
+ * A layer for `key` whose service is `standIn(real)`: `real` imports the module holding the real
+ * layer and builds it, once, the first time it runs, in the scope the stand-in lives in.
+ */
 const onFirstUse = <I, S, RIn>(
   key: Context.Key<I, S>,
-  layer: Effect.Effect<Layer.Layer<I, never, RIn>>
-): Effect.Effect<Effect.Effect<S>, never, Scope.Scope | RIn> =>
-  Effect.gen(function* () {
-    const scope = yield* Effect.scope
-    const context = yield* Effect.context<RIn>()
-    return yield* Effect.cached(
-      layer.pipe(
-        Effect.flatMap((l) => Layer.buildWithScope(l, scope)),
-        Effect.map(Context.get(key)),
-        Effect.provideContext(context)
+  load: () => Promise<{ readonly layer: Layer.Layer<I, never, RIn> }>,
+  standIn: (real: Effect.Effect<S>) => S
+): Layer.Layer<I, never, RIn> =>
+  Layer.effect(
+    key,
+    Effect.gen(function* () {
+      const scope = yield* Effect.scope
+      const context = yield* Effect.context<RIn>()
+      const real = yield* Effect.cached(
+        Effect.promise(load).pipe(
+          Effect.flatMap((module) => Layer.buildWithScope(module.layer, scope)),
+          Effect.map(Context.get(key)),
+          Effect.provideContext(context)
+        )
       )
-    )
-  })
+      return standIn(real)
+    })
+  )
 
 // FileSystem has some twenty operations; all but these three return an Effect.
 const fileSystemStreams = new Set(["stream", "watch"])
@@ -82,40 +90,23 @@ const lazyTerminal = (real: Effect.Effect<Terminal.Terminal>): Terminal.Terminal
     display: (text) => Effect.flatMap(real, (t) => t.display(text))
   })
 
-const fileSystem = Layer.effect(
+const fileSystem = onFirstUse(
   FileSystem.FileSystem,
-  Effect.map(
-    onFirstUse(
-      FileSystem.FileSystem,
-      Effect.promise(() => import("@effect/platform-node/NodeFileSystem")).pipe(Effect.map((m) => m.layer))
-    ),
-    lazyFileSystem
-  )
+  () => import("@effect/platform-node/NodeFileSystem"),
+  lazyFileSystem
 )
 
-const terminal = Layer.effect(
+const terminal = onFirstUse(
   Terminal.Terminal,
-  Effect.map(
-    onFirstUse(
-      Terminal.Terminal,
-      Effect.promise(() => import("@effect/platform-node/NodeTerminal")).pipe(Effect.map((m) => m.layer))
-    ),
-    lazyTerminal
-  )
+  () => import("@effect/platform-node/NodeTerminal"),
+  lazyTerminal
 )
 
 // The real spawner needs the file system and path: it gets the stand-in and NodePath.
-const spawner = Layer.effect(
+const spawner = onFirstUse(
   ChildProcessSpawner,
-  Effect.map(
-    onFirstUse(
-      ChildProcessSpawner,
-      Effect.promise(() => import("@effect/platform-node/NodeChildProcessSpawner")).pipe(
-        Effect.map((m) => m.layer)
-      )
-    ),
-    (real) => Spawner.make((command) => Effect.flatMap(real, (s) => s.spawn(command)))
-  )
+  () => import("@effect/platform-node/NodeChildProcessSpawner"),
+  (real) => Spawner.make((command) => Effect.flatMap(real, (s) => s.spawn(command)))
 )
 
 /**
