@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Hit } from "@hitstream/core"
 import { HitGenerator } from "@hitstream/simulator"
-import { Duration, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, type Scope, Stream } from "effect"
 import { JetStreamSink, NatsClient } from "../src/index.ts"
 import * as NatsServer from "./NatsServer.ts"
 
@@ -25,6 +25,26 @@ const options = (stream: string): JetStreamSink.Options => ({
   ackTimeout: Duration.seconds(1),
   maxInFlight: 64
 })
+
+/** Runs `use` against one server whose JetStream already holds the stream `config`: its exit. */
+const onExistingStream = <A, E>(
+  config: Parameters<NatsClient.NatsClient["Service"]["manager"]["streams"]["add"]>[0],
+  use: Effect.Effect<A, E, NatsClient.NatsClient | Scope.Scope>
+) =>
+  Effect.gen(function* () {
+    const node = yield* NatsServer.single
+    return yield* Effect.gen(function* () {
+      const { manager } = yield* NatsClient.NatsClient
+      yield* Effect.promise(() => manager.streams.add(config))
+      return yield* Effect.exit(use)
+    }).pipe(Effect.scoped, Effect.provide(clientLayer(NatsServer.serversUrl([node]))))
+  })
+
+/** The message of the error an exit failed with, or "" when it succeeded. */
+const failureOf = (exit: Exit.Exit<unknown, unknown>): string => {
+  assert.isTrue(Exit.isFailure(exit), "it fails")
+  return String(Exit.isFailure(exit) ? (Cause.squash(exit.cause) as { message?: string })?.message : "")
+}
 
 // Every message of the stream, in order: subject, Nats-Msg-Id and payload text.
 const readAll = (stream: string) =>
@@ -112,22 +132,14 @@ describe("JetStreamSink", () => {
     "fails with the server's reason, not endless retries, when a hit can never be stored",
     () =>
       Effect.gen(function* () {
-        const node = yield* NatsServer.single
-        const exit = yield* Effect.gen(function* () {
-          const { manager } = yield* NatsClient.NatsClient
-          yield* Effect.promise(() =>
-            manager.streams.add({
-              name: "SMALL",
-              subjects: ["hits.>"],
-              duplicate_window: 600 * 1e9,
-              max_msg_size: 64
-            })
-          )
-          const sink = yield* JetStreamSink.make(options("SMALL"))
-          return yield* Effect.exit(Stream.fromIterable(hitsOf(0, 10)).pipe(Stream.run(sink.sink)))
-        }).pipe(Effect.scoped, Effect.provide(clientLayer(NatsServer.serversUrl([node]))))
-        assert.isTrue(Exit.isFailure(exit))
-        const message = String(Exit.isFailure(exit) ? (exit.cause as any).reasons?.[0]?.error?.message : "")
+        const exit = yield* onExistingStream(
+          { name: "SMALL", subjects: ["hits.>"], duplicate_window: 600 * 1e9, max_msg_size: 64 },
+          Effect.gen(function* () {
+            const sink = yield* JetStreamSink.make(options("SMALL"))
+            return yield* Stream.fromIterable(hitsOf(0, 10)).pipe(Stream.run(sink.sink))
+          })
+        )
+        const message = failureOf(exit)
         assert.include(message, "JetStream refused a hit")
         assert.include(message, "max_msg_size")
       }).pipe(Effect.scoped),
@@ -138,16 +150,11 @@ describe("JetStreamSink", () => {
     "refuses an existing stream with a short duplicate window, saying how to fix it",
     () =>
       Effect.gen(function* () {
-        const node = yield* NatsServer.single
-        const exit = yield* Effect.gen(function* () {
-          const { manager } = yield* NatsClient.NatsClient
-          yield* Effect.promise(() =>
-            manager.streams.add({ name: "SHORT", subjects: ["hits.>"], duplicate_window: 60 * 1e9 })
-          )
-          return yield* Effect.exit(JetStreamSink.make(options("SHORT")))
-        }).pipe(Effect.scoped, Effect.provide(clientLayer(NatsServer.serversUrl([node]))))
-        assert.isTrue(Exit.isFailure(exit))
-        const message = String(Exit.isFailure(exit) ? (exit.cause as any).reasons?.[0]?.error?.message : "")
+        const exit = yield* onExistingStream(
+          { name: "SHORT", subjects: ["hits.>"], duplicate_window: 60 * 1e9 },
+          JetStreamSink.make(options("SHORT"))
+        )
+        const message = failureOf(exit)
         assert.include(message, "duplicate window is 60 s")
         assert.include(message, "--dupe-window 600s")
       }).pipe(Effect.scoped),
