@@ -144,7 +144,7 @@ export const simulatorRate = async (
       baseline: baseline.map((r) => r.wall),
       better: "higher",
       target: ">= 50,000 hits/s",
-      note: `one reader in its own process over loopback, ${seconds} s per round; counted as bytes reach the socket; baseline: generate() text through one zlib gzip stream, level 1`
+      note: `one reader in its own process over loopback, ${seconds} s per round; counted as bytes reach the socket; both gzip level 1, default strategy; baseline: generate() text through one zlib gzip stream`
     },
     {
       figure: "simulator rate=max, per CPU-second",
