@@ -57,6 +57,25 @@ describe("load.cjs", () => {
     assert.notStrictEqual(readFileSync(damaged, "utf8"), "not a V8 code cache", "and is written again")
   })
 
+  it("saves no cache after the program has changed V8's flags (the next start would reject it)", () => {
+    const root = mkdtempSync(join(tmpdir(), "hitstream-cache-"))
+    // As NodeHeap.compactHeap does once the young generation has grown: a flag change late in
+    // the run. This one comes at exit, ahead of the loader's own exit handler.
+    const late = join(mkdtempSync(join(tmpdir(), "hitstream-hook-")), "late-flag.cjs")
+    writeFileSync(
+      late,
+      'process.on("exit", () => require("node:v8").setFlagsFromString("--semi-space-growth-factor=1"))\n'
+    )
+    const lateFlag = { NODE_COMPILE_CACHE: root, NODE_OPTIONS: `--require ${late}` }
+    hitstream(["--version"], lateFlag)
+    assert.strictEqual(caches(root).size, 0, "nothing saved under changed flags")
+    hitstream(["--version"], { NODE_COMPILE_CACHE: root })
+    const saved = caches(root)
+    assert.isAtLeast(saved.size, 3)
+    hitstream(["--version"], lateFlag)
+    assert.deepStrictEqual(caches(root), saved, "a run that changes flags leaves good caches alone")
+  })
+
   it("writes nothing when the compile cache is turned off", () => {
     const root = mkdtempSync(join(tmpdir(), "hitstream-cache-"))
     const version = hitstream(["--version"], { NODE_COMPILE_CACHE: root, NODE_DISABLE_COMPILE_CACHE: "1" })

@@ -24,6 +24,19 @@ const cacheDir = Module.getCompileCacheDir ? Module.getCompileCacheDir() : undef
 const loaded = new Map()
 const toSave = []
 
+// V8 checks a cache against its flags too, and the program changes two heap flags while it runs
+// (NodeHeap.compactHeap: one at start, one once the young generation has grown). A cache taken
+// after a change would not match the next start, which compiles under the flags of before it:
+// it would be rejected and written again on every run. So each change starts a new epoch, and
+// at exit only chunks compiled in the current epoch are saved.
+const v8 = require("node:v8")
+let epoch = 0
+const setFlagsFromString = v8.setFlagsFromString
+v8.setFlagsFromString = function (flags) {
+  epoch++
+  return setFlagsFromString.call(this, flags)
+}
+
 const cacheFileOf = (file) =>
   cacheDir === undefined ? undefined : path.join(cacheDir, `hitstream-${path.basename(file, ".js")}.v8cache`)
 
@@ -42,10 +55,8 @@ const load = (file) => {
   if (known !== undefined) return known.exports
   const module = { exports: {}, id: file, filename: file, loaded: false }
   loaded.set(file, module)
-  // The entry is compiled before it sets V8's heap flags (see NodeHeap.compactHeap), which are
-  // part of what a cache is checked against: a cache of it taken at exit would never match. It
-  // is a few lines.
-  const cacheFile = file === entry ? undefined : cacheFileOf(file)
+  // (The entry, a few lines, is compiled before the first flag change: it is never saved.)
+  const cacheFile = cacheFileOf(file)
   const cachedData = readCache(cacheFile)
   const script = new vm.Script(Module.wrap(fs.readFileSync(file, "utf8")), {
     filename: file,
@@ -53,7 +64,7 @@ const load = (file) => {
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER
   })
   if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
-    toSave.push({ script, cacheFile })
+    toSave.push({ script, cacheFile, epoch })
   }
   const nodeRequire = Module.createRequire(file)
   const require = (id) => (id.startsWith("./") ? load(path.join(dir, id)) : nodeRequire(id))
@@ -63,7 +74,8 @@ const load = (file) => {
 }
 
 process.once("exit", () => {
-  for (const { script, cacheFile } of toSave) {
+  for (const { script, cacheFile, epoch: compiledIn } of toSave) {
+    if (compiledIn !== epoch) continue
     // Written whole or not at all: fleet processes on one machine may start together.
     const partial = `${cacheFile}.${process.pid}`
     try {
