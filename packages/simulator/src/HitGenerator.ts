@@ -4,14 +4,16 @@
  * Hit `n` of a seed is a pure function of (seed, n): the simulator, its tests, the client's
  * tests and the benchmarks can all regenerate the ground truth without storing it. Records are
  * shaped like the vendor's published example (nested events, evars, products, mvvars,
- * hierarchies; soft hyphens in keys and values; non-ASCII text) at about 1.6 KB each, and carry
+ * hierarchies; soft hyphens in keys and values; non-ASCII text) at about 2 KB each, and carry
  * 64-bit ids above 2^53 written as bare JSON numbers, which is what breaks naive clients.
  *
- * Built with string concatenation rather than `JSON.stringify` of an object: the simulator must
- * push at least 50,000 hits/s on one core.
+ * A record is one template rather than `JSON.stringify` of an object, rendered as a string
+ * (`generate`) or straight into a batch buffer (`encodeInto`, building no string): the simulator
+ * must push well over 50,000 hits/s on this machine's two cores.
  *
  * @since 0.1.0
  */
+import * as ByteWriter from "./ByteWriter.ts"
 
 /**
  * One generated hit: its record text and the ids a test needs to check it.
@@ -274,43 +276,6 @@ const cityBytes = utf8(cities)
 const pageBytes = utf8(pages)
 const productBytes = utf8(products)
 
-// Short pieces are copied by hand: `TypedArray.set` costs more than the copy below ~32 bytes.
-const copy = (target: Buffer, source: Buffer, at: number): number => {
-  const length = source.length
-  if (length > 32) {
-    target.set(source, at)
-    return at + length
-  }
-  for (let i = 0; i < length; i++) target[at + i] = source[i]
-  return at + length
-}
-
-const tens = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
-
-// A non-negative integer below 2^53 in decimal ASCII, at least `width` digits (zero-padded).
-const digits = (target: Buffer, at: number, value: number, width: number): number => {
-  let count = 1
-  while (count < 16 && value >= tens[count]) count++
-  if (count < width) count = width
-  let x = value
-  for (let p = at + count - 1; p >= at; p--) {
-    const q = Math.floor(x / 10)
-    target[p] = 48 + x - q * 10
-    x = q
-  }
-  return at + count
-}
-
-// `decimal64`, written as bytes.
-const digits64 = (target: Buffer, at: number, hi: number, lo: number): number => {
-  let a = hi * 4294
-  let b = hi * 967_296 + lo
-  const carry = Math.floor(b / 1_000_000)
-  a += carry
-  b -= carry * 1_000_000
-  return a === 0 ? digits(target, at, b, 1) : digits(target, digits(target, at, a, 1), b, 6)
-}
-
 /**
  * Writes hit `n`'s record as UTF-8 into `target` at `offset` and returns the offset after it:
  * the same bytes as `generate(...).text`, rendered from the same template without building a
@@ -331,41 +296,41 @@ export const encodeInto = (
   const parts = visitorBytes(seed, visitor)
   const h = hash(seed, n, 5)
   const { holes, bytes } = record
-  let at = copy(target, bytes[0], offset)
+  let at = ByteWriter.copy(target, bytes[0], offset)
   for (let i = 0; i < holes.length; i++) {
     const hole = holes[i]
     switch (hole) {
       case Head:
-        at = copy(target, parts.head, at)
+        at = ByteWriter.copy(target, parts.head, at)
         break
       case Geo:
-        at = copy(target, parts.geo, at)
+        at = ByteWriter.copy(target, parts.geo, at)
         break
       case Ip:
-        at = copy(target, parts.ip, at)
+        at = ByteWriter.copy(target, parts.ip, at)
         break
       case Tail:
-        at = copy(target, parts.tail, at)
+        at = ByteWriter.copy(target, parts.tail, at)
         break
       case City:
-        at = copy(target, cityBytes[h % cityBytes.length], at)
+        at = ByteWriter.copy(target, cityBytes[h % cityBytes.length], at)
         break
       case Page:
-        at = copy(target, pageBytes[h % pageBytes.length], at)
+        at = ByteWriter.copy(target, pageBytes[h % pageBytes.length], at)
         break
       case Product:
-        at = copy(target, productBytes[(h >>> 4) % productBytes.length], at)
+        at = ByteWriter.copy(target, productBytes[(h >>> 4) % productBytes.length], at)
         break
       case HitIdHigh:
-        at = digits64(target, at, idHigh(seed, n), n >>> 0)
+        at = ByteWriter.digits64(target, at, idHigh(seed, n), n >>> 0)
         break
       case HitIdLow:
-        at = digits64(target, at, hash(seed, n, 3), hash(seed, n, 4))
+        at = ByteWriter.digits64(target, at, hash(seed, n, 3), hash(seed, n, 4))
         break
       default:
-        at = digits(target, at, numeric(hole, h, visitor, timeGMT), 1)
+        at = ByteWriter.digits(target, at, numeric(hole, h, visitor, timeGMT), 1)
     }
-    at = copy(target, bytes[i + 1], at)
+    at = ByteWriter.copy(target, bytes[i + 1], at)
   }
   return at
 }

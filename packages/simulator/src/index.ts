@@ -7,6 +7,11 @@
 /**
  * @since 0.1.0
  */
+export * as ByteWriter from "./ByteWriter.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as ConsumerGroup from "./ConsumerGroup.ts"
 
 /**

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Schema } from "effect"
-import { HitGenerator } from "../src/index.ts"
+import { ByteWriter, HitGenerator } from "../src/index.ts"
 
 const index = Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2 ** 32 - 1 })))
 const seed = Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 })))
@@ -29,6 +29,20 @@ describe("HitGenerator", () => {
     [half, half],
     ([hi, lo]) => {
       assert.strictEqual(HitGenerator.decimal64(hi, lo), ((BigInt(hi) << 32n) | BigInt(lo)).toString())
+    },
+    { arbitrary: { runs: 1000 } }
+  )
+
+  it.prop(
+    "ByteWriter.digits64 writes decimal64's text; digits zero-pads to the width",
+    [half, half, Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 12 })))],
+    ([hi, lo, width]) => {
+      const target = Buffer.alloc(40, 0x2e)
+      const end = ByteWriter.digits64(target, 2, hi, lo)
+      assert.strictEqual(target.toString("latin1", 2, end), HitGenerator.decimal64(hi, lo))
+      assert.strictEqual(target[end], 0x2e, "nothing written past the end")
+      const to = ByteWriter.digits(target, 0, lo, width)
+      assert.strictEqual(target.toString("latin1", 0, to), String(lo).padStart(width, "0"))
     },
     { arbitrary: { runs: 1000 } }
   )
