@@ -1,6 +1,7 @@
 /**
- * A 200 stream's body: pacing, generation, gzip, chunks cut at random byte positions, scripted
- * faults, and the preloaded body of the benchmarks.
+ * A 200 stream's body on the socket: pacing, the connection's batches (`MemberCursor`) compressed
+ * (`GzipBody`) and written in order, chunks cut at random byte positions, scripted faults, and the
+ * preloaded body of the benchmarks.
  *
  * Written to Node's `ServerResponse` directly: a simulator must be able to drop a socket mid-chunk
  * or end a body mid-gzip, which a well-behaved response body cannot. A batch of hits counts as
