@@ -169,9 +169,18 @@ describe("LiveStream reconnect spacing (TestClock)", () => {
           // Real zlib work happens off the fiber: give it a moment of real time.
           yield* TestClock.withLive(Effect.sleep(1))
           if (service !== undefined) {
-            // Only a slot stopped by a fatal status may be unhealthy: none is ever stuck.
-            for (const { problem } of (yield* service.health).problems)
-              assert.match(problem, /^stopped: HTTP/)
+            // Only a slot stopped by a fatal status may be unhealthy: none is ever stuck. A slot
+            // whose attempt waits on real zlib work can look late on a loaded machine: it gets
+            // real time (bounded) to catch up, the test clock standing still; a stuck one never does.
+            const stuck = Effect.map(service.health, (h) =>
+              h.problems.map((p) => p.problem).filter((p) => !/^stopped: HTTP/.test(p))
+            )
+            let problems = yield* stuck
+            for (let wait = 0; problems.length > 0 && wait < 100; wait++) {
+              yield* TestClock.withLive(Effect.sleep(20))
+              problems = yield* stuck
+            }
+            assert.deepStrictEqual(problems, [])
           }
         }
         yield* Fiber.interrupt(fiber)
@@ -203,7 +212,7 @@ describe("LiveStream reconnect spacing (TestClock)", () => {
           assert.strictEqual(events.length, expected)
         }
       }),
-    { timeout: 60_000, arbitrary: { runs: 40 } }
+    { timeout: 120_000, arbitrary: { runs: 40 } }
   )
 })
 
