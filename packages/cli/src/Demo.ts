@@ -6,7 +6,7 @@
  */
 import { LiveStreamConfig, Network, NodeLiveStream } from "@hitstream/client"
 import { Config, type Hit } from "@hitstream/core"
-import { Simulator, Tls } from "@hitstream/simulator"
+import { type GroundTruth, Simulator, Tls } from "@hitstream/simulator"
 import { Console, Effect } from "effect"
 import type * as Commands from "./Commands.ts"
 import * as DashboardServer from "./Dashboard.ts"
@@ -14,6 +14,29 @@ import { loggerLayer, parseDurationFlag, runStream } from "./Program.ts"
 import * as Sink from "./Sink.ts"
 import * as Terminal from "./Terminal.ts"
 
+/**
+ * The demo's ground truth: of the hits the simulator sent, those the client never received
+ * although it received a later one (lost), and those after the last it received (on the wire
+ * when the demo stopped it: a stream resumes from its last position, so they are not lost). One
+ * connection reads the hits in index order, backfill included.
+ *
+ * @since 0.1.0
+ */
+export const tally = (
+  sent: ReadonlyArray<GroundTruth.SentHit>,
+  seen: ReadonlySet<string>
+): { readonly missing: number; readonly inFlight: number } => {
+  const received = (s: GroundTruth.SentHit) => seen.has(`${s.hitIdHigh}:${s.hitIdLow}`)
+  const last = sent.reduce((max, s) => (received(s) ? Math.max(max, s.index) : max), -1)
+  let missing = 0
+  let inFlight = 0
+  for (const s of sent) {
+    if (received(s)) continue
+    if (s.index <= last) missing++
+    else inFlight++
+  }
+  return { missing, inFlight }
+}
 /**
  * The demo's line for a hit: page and city in fixed columns (display columns: `東京` is four
  * wide), then the hit id.
@@ -84,10 +107,10 @@ export const demo = Effect.fnUntraced(function* (flags: Commands.DemoFlags) {
       )
     }).pipe(Effect.provide(DashboardServer.layerForDemo()))
     const sent = yield* sim.sent
-    const missing = sent.filter((s) => !seen.has(`${s.hitIdHigh}:${s.hitIdLow}`)).length
+    const { missing, inFlight } = tally(sent, seen)
     const log = yield* sim.log
     note(
-      `\n${seen.size} distinct hits received; the simulator sent ${sent.length} (missing: ${missing}, delivered twice: ${duplicates}); ${log.length} connection attempts: ${log.map((a) => a.status).join(", ")}`
+      `\n${seen.size} distinct hits received; the simulator sent ${sent.length} (${inFlight > 0 ? `${inFlight} on the wire at the stop; ` : ""}missing: ${missing}, delivered twice: ${duplicates}); ${log.length} connection attempts: ${log.map((a) => a.status).join(", ")}`
     )
   }).pipe(
     Effect.provide(
