@@ -140,6 +140,26 @@ export const make =
       let delivered = 0
       // Socket bytes are counted as they pass (no Effect per chunk) and reported per batch.
       let bytesSeen = 0
+      // A batch is accounted for in plain code, and the Effect it returns is the hand-over alone.
+      // Wrapped in an `Effect.gen` per batch (metrics, clock, hand-over), each batch of hits stayed
+      // reachable long after the sink had written it: in `hitstream run`, about 5 KB per hit was
+      // promoted to the old generation (1 GB per 200,000 hits, a full collection every ~1,300
+      // hits); accounted for here, 25 MB.
+      const context = yield* Effect.context<never>()
+      const clock = yield* Clock.Clock
+      const report = (malformed: ReadonlyArray<Hit.MalformedRecord>) =>
+        Effect.forEach(
+          malformed,
+          (record) =>
+            Effect.logWarning(
+              `slot ${slot}: skipped a malformed record (${record.reason}): ${record.message}`,
+              {
+                preview: record.preview,
+                length: record.length
+              }
+            ),
+          { discard: true }
+        )
       const deliver = (framed: ReadonlyArray<Framing.Framed>): Effect.Effect<void> => {
         const { fresh, malformed, duplicates } = Dedup.classify(dedup, framed)
         const bytes = bytesSeen
@@ -150,28 +170,21 @@ export const make =
         counts.hits += fresh.length
         board.totals.hits += fresh.length
         delivered += fresh.length
-        return Effect.gen(function* () {
-          yield* Metric.update(metrics.bytes, bytes)
-          if (malformed.length > 0) {
-            yield* Metric.update(metrics.malformed, malformed.length)
-            for (const record of malformed) {
-              yield* Effect.logWarning(
-                `slot ${slot}: skipped a malformed record (${record.reason}): ${record.message}`,
-                { preview: record.preview, length: record.length }
-              )
-            }
-          }
-          if (duplicates > 0) yield* Metric.update(metrics.duplicates, duplicates)
-          if (fresh.length === 0) return
+        metrics.bytes.updateUnsafe(bytes, context)
+        if (malformed.length > 0) metrics.malformed.updateUnsafe(malformed.length, context)
+        if (duplicates > 0) metrics.duplicates.updateUnsafe(duplicates, context)
+        let handOver: Effect.Effect<void> = Effect.void
+        if (fresh.length > 0) {
           const received = fresh[fresh.length - 1].receivedTimeGMT
           if (received !== undefined) {
-            const lag = Math.max(0, (yield* Clock.currentTimeMillis) / 1000 - received)
+            const lag = Math.max(0, clock.currentTimeMillisUnsafe() / 1000 - received)
             counts.lagSeconds = lag
-            yield* Metric.update(metrics.lag, lag)
+            metrics.lag.updateUnsafe(lag, context)
           }
-          yield* Metric.update(metrics.hits, fresh.length)
-          yield* Queue.offerAll(queue, fresh)
-        })
+          metrics.hits.updateUnsafe(fresh.length, context)
+          handOver = Queue.offerAll(queue, fresh)
+        }
+        return malformed.length === 0 ? handOver : Effect.andThen(report(malformed), handOver)
       }
 
       // The stall timeout times each pull of socket bytes, ahead of the read-ahead: while the
