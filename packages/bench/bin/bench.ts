@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick | --long | --startup | --soak [--soak-duration 2m]] [--json]
+// npm run bench [-- --quick | --long | --startup | --soak [--soak-duration 2m]] [--only latency,decode,...] [--json]
 import { Config } from "@hitstream/core"
 import { Duration, Effect, Option } from "effect"
 import * as Bench from "../src/Bench.ts"
@@ -48,11 +48,15 @@ if (args.has("--soak")) {
   process.exit(result.passed ? 0 : 1)
 }
 
+// `--only latency,wholeProcess` runs those figures alone (startup included only when named).
+const onlyAt = argv.indexOf("--only")
+const only = onlyAt === -1 ? undefined : new Set((argv[onlyAt + 1] ?? "").split(","))
 const started = performance.now()
 const rows: Array<Stats.Row> = []
 // Startup first, while nothing else has warmed the machine's caches more than an install would.
-rows.push(...(await Startup.startup(args.has("--quick") ? 10 : 20, log)))
-const figures = args.has("--startup")
+if (only === undefined || only.has("startup"))
+  rows.push(...(await Startup.startup(args.has("--quick") ? 10 : 20, log)))
+const all = args.has("--startup")
   ? []
   : [
       Bench.latency,
@@ -64,6 +68,7 @@ const figures = args.has("--startup")
       Bench.simulatorRate,
       JetStream.jetstream
     ]
+const figures = only === undefined ? all : all.filter((figure) => only.has(figure.name))
 // Latency first, on a small fresh heap: later figures grow it, and a big heap's GC pauses would
 // show as p99 spikes that say more about the benchmark than about either pipeline.
 for (const figure of figures) {
