@@ -18,6 +18,19 @@ import * as Yaml from "effect/encoding/Yaml"
 import * as Flags from "./Flags.ts"
 import type { Shutdown } from "./Shutdown.ts"
 
+/**
+ * A streaming command's handlers, with the program's heap sizing applied (NodeHeap.compactHeap,
+ * for a process that streams for months): it loads with them, so `--help`, `--version`, a usage
+ * error and the short commands skip it.
+ */
+const streaming = <A>(load: () => Promise<A>): Effect.Effect<A> =>
+  Effect.promise(() => Promise.all([import("@hitstream/client/NodeHeap"), load()])).pipe(
+    Effect.map(([heap, handlers]) => {
+      heap.compactHeap()
+      return handlers
+    })
+  )
+
 const runFlags = { ...Flags.settings, config: Flags.config, limit: Flags.limit, duration: Flags.duration }
 
 /**
@@ -32,7 +45,7 @@ export type RunFlags = Command.Command.Config.Infer<typeof runFlags>
  */
 export const run = Command.make("run", runFlags, (flags) =>
   Effect.flatMap(
-    Effect.promise(() => import("./Run.ts")),
+    streaming(() => import("./Run.ts")),
     (handlers) => handlers.run(flags)
   )
 ).pipe(
@@ -106,7 +119,7 @@ export type DemoFlags = Command.Command.Config.Infer<typeof demoFlags>
  */
 export const demo = Command.make("demo", demoFlags, (flags) =>
   Effect.flatMap(
-    Effect.promise(() => import("./Demo.ts")),
+    streaming(() => import("./Demo.ts")),
     (handlers) => handlers.demo(flags)
   )
 ).pipe(

@@ -24,15 +24,20 @@ const cacheDir = Module.getCompileCacheDir ? Module.getCompileCacheDir() : undef
 const loaded = new Map()
 const toSave = []
 
-// V8 checks a cache against its flags too, and the program changes two heap flags while it runs
-// (NodeHeap.compactHeap: one at start, one once the young generation has grown). A cache taken
-// after a change would not match the next start, which compiles under the flags of before it:
-// it would be rejected and written again on every run. So each change starts a new epoch, and
-// at exit only chunks compiled in the current epoch are saved.
+// V8 checks a cache against its flags too, and a streaming command changes two heap flags while
+// it runs (NodeHeap.compactHeap: one when it starts, one once the young generation has grown).
+// A cache taken after a change would not match the next start, which compiles under the flags of
+// before it: rejected and written again on every run. So the caches of the chunks compiled so far
+// are taken just before the first change, and at exit only those and the chunks compiled under
+// the flags the process ends with are saved.
 const v8 = require("node:v8")
 let epoch = 0
 const setFlagsFromString = v8.setFlagsFromString
 v8.setFlagsFromString = function (flags) {
+  for (const pending of toSave) {
+    if (pending.epoch === epoch && pending.data === undefined)
+      pending.data = pending.script.createCachedData()
+  }
   epoch++
   return setFlagsFromString.call(this, flags)
 }
@@ -55,8 +60,10 @@ const load = (file) => {
   if (known !== undefined) return known.exports
   const module = { exports: {}, id: file, filename: file, loaded: false }
   loaded.set(file, module)
-  // (The entry, a few lines, is compiled before the first flag change: it is never saved.)
-  const cacheFile = cacheFileOf(file)
+  // V8 checks a cache against the source's length, not its text: a cache is only ever looked up
+  // by a name that changes with the text. The chunks' names carry a hash of their content; the
+  // entry's (a few lines) does not, so it is never cached.
+  const cacheFile = file === entry ? undefined : cacheFileOf(file)
   const cachedData = readCache(cacheFile)
   const script = new vm.Script(Module.wrap(fs.readFileSync(file, "utf8")), {
     filename: file,
@@ -74,13 +81,14 @@ const load = (file) => {
 }
 
 process.once("exit", () => {
-  for (const { script, cacheFile, epoch: compiledIn } of toSave) {
-    if (compiledIn !== epoch) continue
+  for (const pending of toSave) {
+    const data = pending.data ?? (pending.epoch === epoch ? pending.script.createCachedData() : undefined)
+    if (data === undefined) continue
     // Written whole or not at all: fleet processes on one machine may start together.
-    const partial = `${cacheFile}.${process.pid}`
+    const partial = `${pending.cacheFile}.${process.pid}`
     try {
-      fs.writeFileSync(partial, script.createCachedData())
-      fs.renameSync(partial, cacheFile)
+      fs.writeFileSync(partial, data)
+      fs.renameSync(partial, pending.cacheFile)
     } catch {
       // A read-only or full disk costs only the next start's speed.
       try {
