@@ -6,25 +6,54 @@
  * @since 0.1.0
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import * as Bundle from "./Bundle.ts"
 import type { Row } from "./Stats.ts"
-
-const launcher = fileURLToPath(new URL("../../cli/src/bin/hitstream.js", import.meta.url))
-const bundle = fileURLToPath(new URL("../../cli/dist/bundle/hitstream.js", import.meta.url))
 
 // Peak RSS is read by the measured process itself at exit (`VmHWM`), through a preload module; a
 // separate set of runs, so that the preload does not count in the timings.
 const peakProbe = `process.on("exit", () => { const m = /VmHWM:\\s+(\\d+)/.exec(require("node:fs").readFileSync("/proc/self/status", "utf8")); require("node:fs").writeFileSync(process.env.HITSTREAM_BENCH_PEAK, m ? m[1] : "0") })`
 
-const time = (args: ReadonlyArray<string>): number => {
+// The runs are timed from a small Node process of their own, as a shell would start them: forking
+// from this one, which holds the whole bench, costs ~15 ms a spawn, counted against both sides.
+const timer = `
+const { spawnSync } = require("node:child_process")
+const { rounds, program, floor } = JSON.parse(process.argv[2])
+const time = (args) => {
   const start = performance.now()
   const result = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
   const elapsed = performance.now() - start
-  if (result.status !== 0) throw new Error(`${args.join(" ")} exited ${result.status}: ${result.stderr}`)
+  if (result.status !== 0) throw new Error(args.join(" ") + " exited " + result.status + ": " + result.stderr)
   return elapsed
+}
+// One warm-up run each: the first run after a build fills V8's compile cache, as the first run
+// after an install does.
+time(program)
+time(floor)
+const out = { hitstream: [], baseline: [] }
+for (let i = 0; i < rounds; i++) {
+  out.hitstream.push(time(program))
+  out.baseline.push(time(floor))
+}
+process.stdout.write(JSON.stringify(out))
+`
+
+const timed = (
+  rounds: number,
+  program: ReadonlyArray<string>,
+  floor: ReadonlyArray<string>,
+  dir: string
+): { readonly hitstream: Array<number>; readonly baseline: Array<number> } => {
+  const script = join(dir, "timer.cjs")
+  writeFileSync(script, timer)
+  const result = spawnSync(process.execPath, [script, JSON.stringify({ rounds, program, floor })], {
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8"
+  })
+  if (result.status !== 0) throw new Error(`the startup timer failed: ${result.stderr}`)
+  return JSON.parse(result.stdout)
 }
 
 const peakMiB = (args: ReadonlyArray<string>, dir: string): number => {
@@ -46,27 +75,30 @@ const peakMiB = (args: ReadonlyArray<string>, dir: string): number => {
  * @since 0.1.0
  */
 export const startup = async (rounds: number, log: (s: string) => void): Promise<Array<Row>> => {
-  if (!existsSync(bundle)) {
-    log("startup: skipped, the bundle is not built (npm run build -w @hitstream/cli)")
-    return []
-  }
-  const program = [launcher, "--version"]
+  // The program as built from the sources now, as the whole-process rows run it.
+  log(`startup: ${Bundle.ensure()}`)
+  const program = [Bundle.launcher, "--version"]
   const floor = ["-e", "0"]
-  time(program)
-  time(floor)
-  const ms = { hitstream: [] as Array<number>, baseline: [] as Array<number> }
-  const mib = { hitstream: [] as Array<number>, baseline: [] as Array<number> }
   const dir = mkdtempSync(join(tmpdir(), "hitstream-startup-"))
   try {
-    for (let i = 0; i < Math.max(10, rounds); i++) {
-      ms.hitstream.push(time(program))
-      ms.baseline.push(time(floor))
+    const n = Math.max(10, rounds)
+    const ms = timed(n, program, floor, dir)
+    const mib = { hitstream: [] as Array<number>, baseline: [] as Array<number> }
+    for (let i = 0; i < n; i++) {
       mib.hitstream.push(peakMiB(program, dir))
       mib.baseline.push(peakMiB(floor, dir))
     }
+    return rows(ms, mib, log)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+const rows = (
+  ms: { readonly hitstream: Array<number>; readonly baseline: Array<number> },
+  mib: { readonly hitstream: Array<number>; readonly baseline: Array<number> },
+  log: (s: string) => void
+): Array<Row> => {
   log("startup: done")
   return [
     {
