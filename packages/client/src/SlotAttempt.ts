@@ -142,9 +142,9 @@ export const make =
       let bytesSeen = 0
       // A batch is accounted for in plain code, and the Effect it returns is the hand-over alone.
       // Wrapped in an `Effect.gen` per batch (metrics, clock, hand-over), each batch of hits stayed
-      // reachable long after the sink had written it: in `hitstream run`, about 5 KB per hit was
-      // promoted to the old generation (1 GB per 200,000 hits, a full collection every ~1,300
-      // hits); accounted for here, 25 MB.
+      // reachable long after the sink had written it: in `hitstream run`, about 6 KB per hit was
+      // promoted to the old generation (1.2 GB per 200,000 hits, a full collection every ~1,300
+      // hits); accounted for here, 5 to 25 MB (see docs/benchmarks.md, third round).
       const context = yield* Effect.context<never>()
       const clock = yield* Clock.Clock
       const report = (malformed: ReadonlyArray<Hit.MalformedRecord>) =>
