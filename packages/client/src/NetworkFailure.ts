@@ -198,29 +198,19 @@ export const classify = (error: unknown, url: string | URL, secret: string): Fai
     const status = typeof cause.statusCode === "number" ? cause.statusCode : Number(match?.[3] ?? 0)
     const proxy = RedactedUrl.redactUrl(match?.[2] ?? "the proxy")
     const target = match?.[1] ?? host
+    const refused = (message: string) => ({
+      _tag: "Rejected" as const,
+      error: new NetworkRejected({ reason: new ProxyRefused({ proxy, status, message }) })
+    })
     if (status === 407 || status === 401) {
-      return {
-        _tag: "Rejected",
-        error: new NetworkRejected({
-          reason: new ProxyRefused({
-            proxy,
-            status,
-            message: `the proxy ${proxy} refused the tunnel to ${target} for want of valid credentials (HTTP ${status}): give them in the proxy URL (--proxy or HTTPS_PROXY) as user:password@ before the host, special characters percent-encoded. ${secret} was not sent; this is not retried`
-          })
-        })
-      }
+      return refused(
+        `the proxy ${proxy} refused the tunnel to ${target} for want of valid credentials (HTTP ${status}): give them in the proxy URL (--proxy or HTTPS_PROXY) as user:password@ before the host, special characters percent-encoded. ${secret} was not sent; this is not retried`
+      )
     }
     if (status === 403) {
-      return {
-        _tag: "Rejected",
-        error: new NetworkRejected({
-          reason: new ProxyRefused({
-            proxy,
-            status,
-            message: `the proxy ${proxy} forbids tunnels to ${target} (HTTP 403): ask its administrators to allow CONNECT to that host and port, or list the host in NO_PROXY if it is reachable directly. ${secret} was not sent; this is not retried`
-          })
-        })
-      }
+      return refused(
+        `the proxy ${proxy} forbids tunnels to ${target} (HTTP 403): ask its administrators to allow CONNECT to that host and port, or list the host in NO_PROXY if it is reachable directly. ${secret} was not sent; this is not retried`
+      )
     }
     return {
       _tag: "Loss",
