@@ -16,13 +16,18 @@
  * @since 0.1.0
  */
 import { HitGenerator } from "@hitstream/simulator"
-import { Clock, Duration, Effect, Fiber, Option, Schedule } from "effect"
-import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process"
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
+import { Clock, Duration, Effect, Fiber, Schedule } from "effect"
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { Ids } from "./SoakIds.ts"
+import { child, exited, firstLine, here, json, memoryOf, program } from "./SoakProcess.ts"
 import type { Row } from "./Stats.ts"
+
+/**
+ * @since 0.1.0
+ */
+export { program } from "./SoakProcess.ts"
 
 /**
  * @since 0.1.0
@@ -77,146 +82,6 @@ export interface Result {
   readonly exitCode: number | null
   readonly warnings: number
   readonly passed: boolean
-}
-
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
-const sourceFlags = ["--conditions=@hitstream/source"]
-
-// How the operator starts `hitstream`: the launcher, which loads the built bundle. Run from the
-// sources instead (type stripping, every module's text kept) the same client idles 60 MB higher,
-// so the sources are the fallback only while the bundle is missing or older than them.
-const packagesDir = here("../../")
-const launcher = join(packagesDir, "cli", "src", "bin", "hitstream.js")
-const bundle = join(packagesDir, "cli", "dist", "bundle", "hitstream.js")
-const newestSource = () => {
-  let newest = 0
-  for (const pkg of ["core", "client", "cli"]) {
-    const dir = join(packagesDir, pkg, "src")
-    for (const file of readdirSync(dir, { recursive: true }) as Array<string>) {
-      if (file.endsWith(".ts")) newest = Math.max(newest, statSync(join(dir, file)).mtimeMs)
-    }
-  }
-  return newest
-}
-
-/**
- * What the soak runs: the launcher and the bundle when the bundle is fresh, else the sources.
- *
- * @since 0.1.0
- */
-export const program = (): { readonly args: ReadonlyArray<string>; readonly what: string } =>
-  existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource()
-    ? { args: [launcher], what: "the launcher and the built bundle" }
-    : { args: [here("../../cli/src/bin.ts")], what: "the sources (the bundle is missing or older)" }
-
-// VmRSS and VmHWM of a process, in MB.
-const memoryOf = (pid: number): { rss: number; hwm: number } | undefined => {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8")
-    const kb = (key: string) =>
-      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN)
-    const rss = kb("VmRSS") / 1024
-    const hwm = kb("VmHWM") / 1024
-    // A process on its way out may no longer report one of them.
-    return { rss, hwm: Number.isFinite(hwm) ? hwm : rss }
-  } catch {
-    return undefined
-  }
-}
-
-// The first line a child prints (the simulator's settings).
-const firstLine = (child: ChildProcess) =>
-  Effect.callback<string, Error>((resume) => {
-    let text = ""
-    const onData = (d: Buffer) => {
-      text += d.toString("utf8")
-      const end = text.indexOf("\n")
-      if (end >= 0) {
-        child.stdout!.off("data", onData)
-        resume(Effect.succeed(text.slice(0, end)))
-      }
-    }
-    child.stdout!.on("data", onData)
-    child.once("exit", (code) =>
-      resume(Effect.fail(new Error(`the simulator exited (${code}) before printing its URL`)))
-    )
-  })
-
-// Waits for a child to exit; past `timeout` it is killed.
-const exited = (child: ChildProcess, timeout: Duration.Input) =>
-  Effect.callback<number | null>((resume) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.succeed(child.exitCode))
-    child.once("exit", (code) => resume(Effect.succeed(code)))
-  }).pipe(
-    Effect.timeoutOption(timeout),
-    Effect.flatMap(
-      Option.match({
-        onSome: Effect.succeed,
-        onNone: () => Effect.sync(() => (child.kill("SIGKILL"), null))
-      })
-    )
-  )
-
-// A child for the scope's duration, killed if still running when the scope closes.
-const child = (args: ReadonlyArray<string>, options: SpawnOptions, nodeFlags: ReadonlyArray<string> = []) =>
-  Effect.acquireRelease(
-    Effect.sync(() => spawn(process.execPath, [...sourceFlags, ...nodeFlags, ...args], options)),
-    (c) =>
-      c.exitCode === null && c.signalCode === null
-        ? Effect.sync(() => c.kill("SIGKILL")).pipe(Effect.andThen(exited(c, "5 seconds")))
-        : Effect.void
-  )
-
-const json = <A>(url: string, init?: RequestInit) =>
-  Effect.promise(() => fetch(url, init).then((r) => r.json() as Promise<A>))
-
-/**
- * The ids written to stdout, one record a line, counted as they arrive: a Set of `high:low`.
- * Lines are scanned for the two id fields only; the driver must keep up with catch-up bursts.
- */
-class Ids {
-  readonly seen = new Set<string>()
-  written = 0
-  duplicated = 0
-  private carry = ""
-
-  push(chunk: string) {
-    const text = this.carry + chunk
-    let start = 0
-    let end = text.indexOf("\n", start)
-    while (end >= 0) {
-      this.line(text, start, end)
-      start = end + 1
-      end = text.indexOf("\n", start)
-    }
-    this.carry = text.slice(start)
-  }
-
-  /** Lines that are not records (`--trace-gc` prints to stdout), when kept. */
-  other: ((line: string) => void) | undefined
-
-  private line(text: string, start: number, end: number) {
-    if (this.other !== undefined && text[start] !== "{") this.other(text.slice(start, end + 1))
-    const high = digitsAfter(text, '"hitIdHigh"', start, end)
-    const low = digitsAfter(text, '"hitIdLow"', start, end)
-    if (high === undefined || low === undefined) return
-    this.written++
-    // Fresh strings: a slice of the chunk, kept in the Set, would keep the whole chunk alive (the
-    // driver reached 3.3 GB 650 s into a 10-minute soak, every chunk of the output retained).
-    const key = `${BigInt(high)}:${BigInt(low)}`
-    if (this.seen.has(key)) this.duplicated++
-    else this.seen.add(key)
-  }
-}
-
-const digitsAfter = (text: string, key: string, start: number, end: number): string | undefined => {
-  const at = text.indexOf(key, start)
-  if (at < 0 || at >= end) return undefined
-  let i = at + key.length
-  while (i < end && (text[i] === ":" || text[i] === " " || text[i] === '"')) i++
-  let j = i
-  while (j < end && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++
-  return j > i ? text.slice(i, j) : undefined
 }
 
 interface LogAttempt {
