@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { run, start, until } from "./spawn.ts"
+import { connect as connectSim, run, start, until } from "./spawn.ts"
 
 type Sim = Simulator.Simulator["Service"]
 
@@ -30,27 +30,14 @@ const withSim = <A, E>(options: Partial<Simulator.Options>, f: (sim: Sim) => Eff
     )
   )
 
+/** `connect` from spawn.ts, with variables of the test's own (a proxy) on top. */
 const connect = (
-  sim: Pick<Sim, "streamUrl" | "clientId" | "tokenUrl">,
+  sim: Pick<Sim, "streamUrl" | "clientId" | "tokenUrl" | "clientSecret">,
   env: Record<string, string> = {}
-) => ({
-  args: [
-    "--url",
-    sim.streamUrl(),
-    "--client-id",
-    sim.clientId,
-    "--token-url",
-    sim.tokenUrl(),
-    "--state-dir",
-    tmp()
-  ],
-  env: {
-    HITSTREAM_CLIENT_SECRET: secret,
-    HITSTREAM_MIN_RECONNECT_DELAY: "300ms",
-    HITSTREAM_MAX_RECONNECT_DELAY: "500ms",
-    ...env
-  }
-})
+) => {
+  const base = connectSim(sim)
+  return { args: base.args, env: { ...base.env, ...env } }
+}
 
 const records = (stdout: string) => stdout.split("\n").filter(Boolean)
 
@@ -140,12 +127,10 @@ describe("hitstream over TLS", () => {
         const { args, env } = connect({
           streamUrl: () => url,
           clientId: value("HITSTREAM_CLIENT_ID"),
-          tokenUrl: () => value("HITSTREAM_TOKEN_URL")
+          tokenUrl: () => value("HITSTREAM_TOKEN_URL"),
+          clientSecret: "demo-secret"
         })
-        const result = yield* run(["run", ...args, "--ca-file", caFile, "--limit", "300"], {
-          ...env,
-          HITSTREAM_CLIENT_SECRET: "demo-secret"
-        })
+        const result = yield* run(["run", ...args, "--ca-file", caFile, "--limit", "300"], env)
         assert.strictEqual(result.code, 0, result.stderr)
         const lines = records(result.stdout)
         assert.strictEqual(lines.length, 300)
@@ -228,7 +213,8 @@ describe("hitstream over TLS", () => {
         const sim = {
           streamUrl: () => "https://127.0.0.1:9/api/1/stream/x",
           clientId: "c",
-          tokenUrl: () => "https://127.0.0.1:9/t"
+          tokenUrl: () => "https://127.0.0.1:9/t",
+          clientSecret: secret
         }
         const { args, env } = connect(sim)
         const badCa = yield* run(["run", ...args, "--ca-file", join(dir, "not-a-ca.pem")], env)

@@ -74,7 +74,10 @@ export const withSim = <A, E>(options: Partial<Simulator.Options>, f: (sim: Sim)
 export const tmp = () => mkdtempSync(join(tmpdir(), "hitstream-cli-"))
 
 /** The flags and environment that point `hitstream run` at the simulator, with short spacing. */
-export const connect = (sim: Sim, state = tmp()) => ({
+export const connect = (
+  sim: Pick<Sim, "streamUrl" | "clientId" | "tokenUrl" | "clientSecret">,
+  state = tmp()
+) => ({
   args: [
     "--url",
     sim.streamUrl(),

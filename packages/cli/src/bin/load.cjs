@@ -98,4 +98,4 @@ process.once("exit", () => {
   }
 })
 
-module.exports = { load: () => load(entry), entry }
+module.exports = { load: () => load(entry) }
