@@ -262,6 +262,13 @@ export const layer: Layer.Layer<
             yield* board.set(slot, { _tag: "Failed", message: error.message })
             yield* Queue.fail(queue, error)
           })
+        ),
+        // A slot stopped mid-wait (another slot's fatal end, a stop) is Idle, or health would
+        // report it stuck past its reconnect; a slot that failed keeps saying why.
+        Effect.onInterrupt(() =>
+          Effect.suspend(() =>
+            board.snapshot()[slot].state._tag === "Failed" ? Effect.void : board.set(slot, { _tag: "Idle" })
+          )
         )
       )
 

@@ -399,3 +399,40 @@ describe("LiveStream status and gaps (TestClock)", () => {
       })
   )
 })
+
+describe("LiveStream after a fatal end (TestClock)", () => {
+  it.effect("a slot stopped because another slot failed is Idle, not waiting past its reconnect", () =>
+    Effect.gen(function* () {
+      const config = yield* configFor(3, 1_000, 10_000)
+      const events: Array<Event> = []
+      const layer = LiveStream.layer.pipe(
+        Layer.provide([
+          testConnection(
+            [[], [step({ kind: "status", status: 401 })], [step({ kind: "status", status: 404 })]],
+            events
+          ),
+          tokens,
+          ConnectionJournal.layerMemory,
+          LiveStreamConfig.layerValue(config)
+        ])
+      )
+      yield* Effect.gen(function* () {
+        const live = yield* LiveStream.LiveStream
+        const exit = yield* Effect.exit(Stream.runDrain(live.hits))
+        assert.isTrue(exit._tag === "Failure", "the 404 ends the stream")
+        yield* TestClock.adjust("30 seconds")
+        const health = yield* live.health
+        assert.deepStrictEqual(
+          health.problems.map((p) => p.slot),
+          [2],
+          JSON.stringify(health.problems)
+        )
+        const slots = yield* live.slots
+        assert.deepStrictEqual(
+          slots.map((s) => s.state._tag),
+          ["Idle", "Idle", "Failed"]
+        )
+      }).pipe(Effect.provide(layer))
+    })
+  )
+})
