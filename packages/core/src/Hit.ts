@@ -147,25 +147,71 @@ const malformed = (reason: MalformedRecord["reason"], message: string, text: str
     length: text.length
   })
 
+const idExec = new RegExp(idPattern.source, "g")
+
 /**
- * Parses one record's text into a hit, or says why it is not one. Pure and synchronous: it runs
- * once per record on the hot path, so it allocates no Effect.
- *
- * @since 0.1.0
+ * Puts back the digits `JSON.parse` rounded, in the object it parsed from `text` as is: no copy
+ * of the record is made (quoting the ids first cost a record-sized string per hit, measured at
+ * about a tenth of decoding). It applies only when each id the pattern finds is certainly the
+ * top-level field `JSON.parse` read: one match per field, the same number, a plain integer.
+ * Anything else (an id field inside a nested object, a repeated key, `1e5`) answers false, and
+ * the caller takes the quoting path, whose result defines `parse`.
  */
-export const parse = (text: string): Hit | MalformedRecord => {
-  let value: unknown
-  try {
-    value = JSON.parse(quoteIds(text))
-  } catch (e) {
-    return malformed("InvalidJson", (e as Error).message, text)
+const restoreIds = (text: string, value: unknown): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  const record = value as Record<string, unknown>
+  idExec.lastIndex = 0
+  let match: RegExpExecArray | null
+  while ((match = idExec.exec(text)) !== null) {
+    const field = match[1]
+    const digits = match[4]
+    const next = text.charCodeAt(idExec.lastIndex)
+    // `.`, `e`, `E`: not an integer; the quoting path makes such a record invalid JSON.
+    if (next === 46 || next === 101 || next === 69) return false
+    // A repeated key fails here: the first match already made the field a string.
+    if (!Object.is(record[field], Number(digits))) return false
+    record[field] = digits
   }
+  return true
+}
+
+const check = (value: unknown, text: string): Hit | MalformedRecord => {
   if (isHit(value)) {
     ;(value as any)[RecordText] = text
     return value
   }
   const result = issueOf(value)
   return malformed("SchemaMismatch", result._tag === "Failure" ? String(result.failure) : "not a hit", text)
+}
+
+const parseQuoted = (text: string): Hit | MalformedRecord => {
+  let value: unknown
+  try {
+    value = JSON.parse(quoteIds(text))
+  } catch (e) {
+    return malformed("InvalidJson", (e as Error).message, text)
+  }
+  return check(value, text)
+}
+
+/**
+ * Parses one record's text into a hit, or says why it is not one. Pure and synchronous: it runs
+ * once per record on the hot path, so it allocates no Effect.
+ *
+ * Defined as `JSON.parse(quoteIds(text))` then the schema check; the usual record takes a path
+ * that parses the text as is and restores the ids' digits, with the same result.
+ *
+ * @since 0.1.0
+ */
+export const parse = (text: string): Hit | MalformedRecord => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    // Quoting can make a record valid (`"hitIdLow":0123`): the quoting path decides.
+    return parseQuoted(text)
+  }
+  return restoreIds(text, value) ? check(value, text) : parseQuoted(text)
 }
 
 /**

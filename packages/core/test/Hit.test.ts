@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Arbitrary, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { Hit } from "../src/index.ts"
 
@@ -52,4 +53,62 @@ describe("Hit", () => {
     const hit = Hit.parse('{"hitIdHigh":2961299500374616223,"x":1}') as Hit.Hit
     assert.strictEqual(Hit.toJson(hit), '{"hitIdHigh":"2961299500374616223","x":1}')
   })
+})
+
+// `parse` is defined as `JSON.parse(quoteIds(text))` then the schema check; its fast path parses
+// the text as is and puts the ids' digits back. Records built from pieces that trip that path: id
+// fields nested, repeated, negative, with exponents, leading zeros or spaces, and as strings.
+const idValues = [
+  "18446744073709551615",
+  "2961299500374616223",
+  "0",
+  "-0",
+  "-5",
+  "7",
+  "1e3",
+  "1e0",
+  "1.0",
+  "1.5",
+  "0123",
+  '"42"',
+  " 9007199254740993 "
+]
+const pick = <A>(xs: ReadonlyArray<A>) =>
+  Arbitrary.map(
+    Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: xs.length - 1 }))),
+    (i) => xs[i]
+  )
+const member = Arbitrary.map(
+  Arbitrary.all([pick([...Hit.idFields, "pageName", "timeGMT"]), pick(idValues), pick([0, 0, 0, 1])]),
+  ([field, value, nested]) => (nested === 1 ? `"x":{"${field}":${value}}` : `"${field}":${value}`)
+)
+const record = Arbitrary.map(Arbitrary.array(member, { maxLength: 8 }), (members) => `{${members.join(",")}}`)
+
+describe("Hit.parse against its definition", () => {
+  it.prop(
+    "gives what quoting every id then JSON.parse gives, hit or malformed alike",
+    [record],
+    ([text]) => {
+      let reference: unknown
+      let invalid = false
+      try {
+        reference = JSON.parse(Hit.quoteIds(text))
+      } catch {
+        invalid = true
+      }
+      const parsed = Hit.parse(text)
+      if (invalid) {
+        assert.strictEqual(Hit.isMalformed(parsed) && parsed.reason, "InvalidJson", text)
+      } else if (Schema.is(Hit.HitFields)(reference)) {
+        assert.isFalse(Hit.isMalformed(parsed), text)
+        const fields: Record<PropertyKey, unknown> = { ...(parsed as Hit.Hit) }
+        delete fields[Hit.RecordText]
+        assert.deepStrictEqual(fields, reference as object, text)
+        assert.strictEqual(Hit.recordText(parsed as Hit.Hit), text)
+      } else {
+        assert.strictEqual(Hit.isMalformed(parsed) && parsed.reason, "SchemaMismatch", text)
+      }
+    },
+    { arbitrary: { runs: 2000 } }
+  )
 })
