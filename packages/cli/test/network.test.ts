@@ -115,7 +115,8 @@ describe("hitstream over TLS", () => {
     "simulate --tls prints its CA file; run --ca-file (or HITSTREAM_CA_FILE, or NODE_EXTRA_CA_CERTS) streams every record once, byte for byte",
     () =>
       Effect.gen(function* () {
-        const sim = start(["simulate", "--tls", "--port", "0", "--rate", "max"])
+        // A short session timeout: each run after the first reconnects at once (the default 30 s would be waited out with 409s).
+        const sim = start(["simulate", "--tls", "--port", "0", "--rate", "max", "--grace-period-ms", "200"])
         yield* Effect.addFinalizer(() => Effect.sync(() => sim.child.kill("SIGKILL")))
         yield* until(() => /HITSTREAM_CA_FILE=\S+/.test(sim.stderr()))
         const value = (name: string) => new RegExp(`${name}=(\\S+)`).exec(sim.stderr())![1]
