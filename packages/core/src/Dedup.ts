@@ -5,7 +5,7 @@
  * stopped) and when clients join. A window of the last `capacity` distinct ids is enough: a
  * backfill re-sends seconds or minutes of hits, not millions.
  *
- * Memory is fixed at creation and small: the ids live in a ring of two `BigUint64Array`s
+ * Memory is fixed at creation and small: the ids live in a ring of 32-bit words
  * (16 bytes per hit), indexed by an open-addressing hash table of `Int32Array` slots at a load
  * factor of at most 1/2 (8 to 16 bytes per hit): 24 to 32 bytes per remembered hit, against
  * 100+ for a `Set` of strings. The oldest id is evicted first.
@@ -29,21 +29,23 @@ export const defaultCapacity = 1_000_000
  */
 export class Dedup {
   readonly capacity: number
-  private readonly high: BigUint64Array
-  private readonly low: BigUint64Array
+  // The ring: four 32-bit words per id (high's upper and lower half, then low's), so that
+  // comparing and hashing need no BigInt (reading a `BigUint64Array` allocates one per read).
+  private readonly ids: Uint32Array
   // Slot -> ring index + 1; 0 is empty.
   private readonly table: Int32Array
   private readonly mask: number
   private next = 0
   private count = 0
+  // The id being looked up, in the ring's layout.
+  private readonly key = new Uint32Array(4)
 
   constructor(capacity: number = defaultCapacity) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 100_000_000) {
       throw new RangeError(`Dedup capacity must be an integer from 1 to 100000000, got ${capacity}`)
     }
     this.capacity = capacity
-    this.high = new BigUint64Array(capacity)
-    this.low = new BigUint64Array(capacity)
+    this.ids = new Uint32Array(capacity * 4)
     let slots = 2
     while (slots < capacity * 2) slots *= 2
     this.table = new Int32Array(slots)
@@ -57,20 +59,26 @@ export class Dedup {
 
   /** Bytes held by the structure's arrays. */
   get byteLength(): number {
-    return this.high.byteLength + this.low.byteLength + this.table.byteLength
+    return this.ids.byteLength + this.table.byteLength
   }
 
-  private slotOf(high: bigint, low: bigint): number {
-    const h = Number(BigInt.asUintN(32, low)) ^ Math.imul(Number(BigInt.asUintN(32, high)), 0x9e3779b1)
+  private slotOf(highLower: number, lowLower: number): number {
+    const h = lowLower ^ Math.imul(highLower, 0x9e3779b1)
     return Math.imul(h ^ (h >>> 15), 0x85ebca6b) & this.mask
   }
 
-  private find(high: bigint, low: bigint): number {
-    let slot = this.slotOf(high, low)
+  /** The slot holding `key`, or `-1 - slot` for the free slot where it would go. */
+  private find(): number {
+    const key = this.key
+    const ids = this.ids
+    let slot = this.slotOf(key[1], key[3])
     for (;;) {
       const entry = this.table[slot]
       if (entry === 0) return -1 - slot
-      if (this.low[entry - 1] === low && this.high[entry - 1] === high) return slot
+      const at = (entry - 1) * 4
+      if (ids[at + 3] === key[3] && ids[at + 1] === key[1] && ids[at + 2] === key[2] && ids[at] === key[0]) {
+        return slot
+      }
       slot = (slot + 1) & this.mask
     }
   }
@@ -84,7 +92,8 @@ export class Dedup {
     for (;;) {
       const entry = this.table[i]
       if (entry === 0) break
-      const home = this.slotOf(this.high[entry - 1], this.low[entry - 1])
+      const at = (entry - 1) * 4
+      const home = this.slotOf(this.ids[at + 1], this.ids[at + 3])
       if (((i - home) & mask) >= ((i - hole) & mask)) {
         this.table[hole] = entry
         hole = i
@@ -94,33 +103,60 @@ export class Dedup {
     this.table[hole] = 0
   }
 
-  /**
-   * Records the id and says whether it is new. `false` means a repeat within the window: drop
-   * the hit.
-   */
-  admit(high: bigint, low: bigint): boolean {
-    const found = this.find(high, low)
+  /** Records `key` and says whether it is new. */
+  private admitKey(): boolean {
+    const found = this.find()
     if (found >= 0) return false
     let free = -1 - found
     const index = this.next
+    const at = index * 4
+    const key = this.key
     if (this.count === this.capacity) {
-      const evicted = this.find(this.high[index], this.low[index])
-      this.removeSlot(evicted)
+      const k0 = key[0]
+      const k1 = key[1]
+      const k2 = key[2]
+      const k3 = key[3]
+      key.set(this.ids.subarray(at, at + 4))
+      this.removeSlot(this.find())
+      key[0] = k0
+      key[1] = k1
+      key[2] = k2
+      key[3] = k3
       // The deletion may have shifted entries into the free slot found above.
-      free = -1 - this.find(high, low)
+      free = -1 - this.find()
     } else {
       this.count++
     }
-    this.high[index] = high
-    this.low[index] = low
+    this.ids[at] = key[0]
+    this.ids[at + 1] = key[1]
+    this.ids[at + 2] = key[2]
+    this.ids[at + 3] = key[3]
     this.table[free] = index + 1
     this.next = index + 1 === this.capacity ? 0 : index + 1
     return true
   }
 
+  private setKey(high: bigint, low: bigint): void {
+    const key = this.key
+    key[0] = Number(BigInt.asUintN(32, high >> 32n))
+    key[1] = Number(BigInt.asUintN(32, high))
+    key[2] = Number(BigInt.asUintN(32, low >> 32n))
+    key[3] = Number(BigInt.asUintN(32, low))
+  }
+
+  /**
+   * Records the id and says whether it is new. `false` means a repeat within the window: drop
+   * the hit. Ids are taken modulo 2^64.
+   */
+  admit(high: bigint, low: bigint): boolean {
+    this.setKey(high, low)
+    return this.admitKey()
+  }
+
   /** Whether the id is remembered, without recording it. */
   has(high: bigint, low: bigint): boolean {
-    return this.find(high, low) >= 0
+    this.setKey(high, low)
+    return this.find() >= 0
   }
 
   /**
@@ -131,8 +167,47 @@ export class Dedup {
     const high = hit.hitIdHigh
     const low = hit.hitIdLow
     if (high === undefined || low === undefined) return true
+    // Decimal ids straight into 32-bit halves: two BigInts per hit cost more than the lookup.
+    if (decimal64(high, this.key, 0) && decimal64(low, this.key, 2)) return this.admitKey()
     return this.admit(BigInt(high), BigInt(low))
   }
+}
+
+const two32 = 4294967296
+const powersOf10 = [1, 10, 100, 1000, 10000]
+
+/**
+ * @internal
+ *
+ * Writes the value of a string of 1 to 20 decimal digits, modulo 2^64, into `out[at]` (upper 32
+ * bits) and `out[at + 1]` (lower); `false`, writing nothing, for any other string. Four digits at
+ * a time, so that `lower * 10^4 + digits` stays below 2^53, exact in a double.
+ */
+export const decimal64 = (text: string, out: Uint32Array, at: number): boolean => {
+  const n = text.length
+  if (n === 0 || n > 20) return false
+  let upper = 0
+  let lower = 0
+  let i = 0
+  while (i < n) {
+    // The first group takes what is left over, so the rest are whole groups of four.
+    const end = i === 0 ? n % 4 || 4 : i + 4
+    let group = 0
+    for (let j = i; j < end; j++) {
+      const digit = text.charCodeAt(j) - 48
+      if (digit < 0 || digit > 9) return false
+      group = group * 10 + digit
+    }
+    const scale = powersOf10[end - i]
+    const t = lower * scale + group
+    const carry = Math.floor(t / two32)
+    lower = t - carry * two32
+    upper = (Math.imul(upper, scale) + carry) >>> 0
+    i = end
+  }
+  out[at] = upper
+  out[at + 1] = lower
+  return true
 }
 
 /**
