@@ -67,16 +67,23 @@ export class Dedup {
     return Math.imul(h ^ (h >>> 15), 0x85ebca6b) & this.mask
   }
 
-  /** The slot holding `key`, or `-1 - slot` for the free slot where it would go. */
-  private find(): number {
-    const key = this.key
+  /**
+   * The slot holding the id in `words[at..at + 3]` (the lookup key, or an entry of the ring), or
+   * `-1 - slot` for the free slot where it would go.
+   */
+  private find(words: Uint32Array, at: number): number {
     const ids = this.ids
-    let slot = this.slotOf(key[1], key[3])
+    let slot = this.slotOf(words[at + 1], words[at + 3])
     for (;;) {
       const entry = this.table[slot]
       if (entry === 0) return -1 - slot
-      const at = (entry - 1) * 4
-      if (ids[at + 3] === key[3] && ids[at + 1] === key[1] && ids[at + 2] === key[2] && ids[at] === key[0]) {
+      const e = (entry - 1) * 4
+      if (
+        ids[e + 3] === words[at + 3] &&
+        ids[e + 1] === words[at + 1] &&
+        ids[e + 2] === words[at + 2] &&
+        ids[e] === words[at]
+      ) {
         return slot
       }
       slot = (slot + 1) & this.mask
@@ -105,32 +112,20 @@ export class Dedup {
 
   /** Records `key` and says whether it is new. */
   private admitKey(): boolean {
-    const found = this.find()
+    const key = this.key
+    const found = this.find(key, 0)
     if (found >= 0) return false
     let free = -1 - found
     const index = this.next
     const at = index * 4
-    const key = this.key
     if (this.count === this.capacity) {
-      const k0 = key[0]
-      const k1 = key[1]
-      const k2 = key[2]
-      const k3 = key[3]
-      key.set(this.ids.subarray(at, at + 4))
-      this.removeSlot(this.find())
-      key[0] = k0
-      key[1] = k1
-      key[2] = k2
-      key[3] = k3
+      this.removeSlot(this.find(this.ids, at))
       // The deletion may have shifted entries into the free slot found above.
-      free = -1 - this.find()
+      free = -1 - this.find(key, 0)
     } else {
       this.count++
     }
-    this.ids[at] = key[0]
-    this.ids[at + 1] = key[1]
-    this.ids[at + 2] = key[2]
-    this.ids[at + 3] = key[3]
+    this.ids.set(key, at)
     this.table[free] = index + 1
     this.next = index + 1 === this.capacity ? 0 : index + 1
     return true
@@ -156,7 +151,7 @@ export class Dedup {
   /** Whether the id is remembered, without recording it. */
   has(high: bigint, low: bigint): boolean {
     this.setKey(high, low)
-    return this.find() >= 0
+    return this.find(this.key, 0) >= 0
   }
 
   /**
