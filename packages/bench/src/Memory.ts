@@ -36,7 +36,8 @@ const memoryRun = (pipeline: "hitstream" | "naive", milestones: ReadonlyArray<nu
       }
     )
     let out = ""
-    child.stdout!.on("data", (d) => (out += d))
+    child.stdout!.setEncoding("utf8")
+    child.stdout!.on("data", (d: string) => (out += d))
     child.on("close", (code) =>
       code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`memory run of ${pipeline} exited ${code}`))
     )

@@ -129,7 +129,8 @@ describe("Sink", () => {
     Effect.gen(function* () {
       const out = new PassThrough()
       const chunks: Array<string> = []
-      out.on("data", (c) => chunks.push(String(c)))
+      out.setEncoding("utf8")
+      out.on("data", (c: string) => chunks.push(c))
       const sink = yield* Sink.stdout("raw", { out })
       yield* sink.write([hit(1), hit(2)])
       yield* sink.close

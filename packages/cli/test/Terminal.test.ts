@@ -90,7 +90,8 @@ describe("Terminal", () => {
             stdio: ["ignore", "pipe", "pipe"]
           })
           let text = ""
-          child.stdout.on("data", (d) => (text += d))
+          child.stdout.setEncoding("utf8")
+          child.stdout.on("data", (d: string) => (text += d))
           child.on("close", (code) => resume(Effect.succeed({ code, text })))
           return Effect.sync(() => child.kill("SIGKILL"))
         }).pipe(Effect.timeout("60 seconds"), Effect.orDie)

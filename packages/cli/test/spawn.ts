@@ -33,8 +33,11 @@ export const start = (args: ReadonlyArray<string>, env: Record<string, string> =
   })
   let stdout = ""
   let stderr = ""
-  child.stdout!.on("data", (d) => (stdout += d))
-  child.stderr!.on("data", (d) => (stderr += d))
+  // Decoded as a stream: a character split across two pipe reads stays whole.
+  child.stdout!.setEncoding("utf8")
+  child.stderr!.setEncoding("utf8")
+  child.stdout!.on("data", (d: string) => (stdout += d))
+  child.stderr!.on("data", (d: string) => (stderr += d))
   const exited = new Promise<Run>((resolve) =>
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
   )

@@ -114,8 +114,10 @@ describe("fleet mode", () => {
             }
           )
           let log = ""
-          child.stdout!.on("data", (d) => (log += d))
-          child.stderr!.on("data", (d) => (log += d))
+          child.stdout!.setEncoding("utf8")
+          child.stderr!.setEncoding("utf8")
+          child.stdout!.on("data", (d: string) => (log += d))
+          child.stderr!.on("data", (d: string) => (log += d))
           const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
           const h = { name, child, log: () => log, exited }
           all.push(h)
