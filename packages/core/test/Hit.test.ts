@@ -78,37 +78,127 @@ const pick = <A>(xs: ReadonlyArray<A>) =>
     Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: xs.length - 1 }))),
     (i) => xs[i]
   )
+// Names that look like id fields to a search around `Id`: a letter more or less, another case, a
+// quote escaped inside the name, and id fields spelled with an escape (the same key to JSON.parse,
+// not to the search).
+const lookalikes = [
+  "xhitIdLow",
+  "xmcVisIdLow",
+  "avisIdHigh",
+  "mcVisId\\u004cow",
+  "visId\\u0048igh",
+  "hitIdLowx",
+  "mcvisIdHigh",
+  "McVisIdHigh",
+  '\\"visIdLow',
+  "IdHigh",
+  "Id"
+]
+const colons = [":", ":", " : ", "\n:\t", ":\r\n "]
+const escaped = (field: string) =>
+  field.replace(/Id(.)/, (_, c: string) => `Id\\u00${c.charCodeAt(0).toString(16)}`)
 const member = Arbitrary.map(
-  Arbitrary.all([pick([...Hit.idFields, "pageName", "timeGMT"]), pick(idValues), pick([0, 0, 0, 1])]),
-  ([field, value, nested]) => (nested === 1 ? `"x":{"${field}":${value}}` : `"${field}":${value}`)
+  Arbitrary.all([
+    pick([...Hit.idFields, ...Hit.idFields, ...lookalikes, "pageName", "timeGMT"]),
+    pick(colons),
+    pick(idValues),
+    pick([0, 0, 0, 1, 2, 3])
+  ]),
+  ([field, colon, value, form]) =>
+    form === 1
+      ? `"x":{"${field}"${colon}${value}}`
+      : form === 2
+        ? // The field under an escaped name, and a longer name ending in it with the same value.
+          `"${escaped(field)}":${value},"x${field}"${colon}${value}`
+        : form === 3
+          ? // The field twice, the second time under an escaped name: JSON.parse keeps that one.
+            `"${field}"${colon}${value},"${escaped(field)}":${value}`
+          : `"${field}"${colon}${value}`
 )
 const record = Arbitrary.map(Arbitrary.array(member, { maxLength: 8 }), (members) => `{${members.join(",")}}`)
+
+/** What `parse` must give for `text`: quoting every id then `JSON.parse`, then the schema. */
+const agreesWithDefinition = (text: string) => {
+  let reference: unknown
+  let invalid = false
+  try {
+    reference = JSON.parse(Hit.quoteIds(text))
+  } catch {
+    invalid = true
+  }
+  const parsed = Hit.parse(text)
+  if (invalid) {
+    assert.strictEqual(Hit.isMalformed(parsed) && parsed.reason, "InvalidJson", text)
+  } else if (Schema.is(Hit.HitFields)(reference)) {
+    assert.isFalse(Hit.isMalformed(parsed), text)
+    const fields: Record<PropertyKey, unknown> = { ...(parsed as Hit.Hit) }
+    delete fields[Hit.RecordText]
+    assert.deepStrictEqual(fields, reference as object, text)
+    assert.strictEqual(Hit.recordText(parsed as Hit.Hit), text)
+  } else {
+    assert.strictEqual(Hit.isMalformed(parsed) && parsed.reason, "SchemaMismatch", text)
+  }
+}
 
 describe("Hit.parse against its definition", () => {
   it.prop(
     "gives what quoting every id then JSON.parse gives, hit or malformed alike",
     [record],
-    ([text]) => {
-      let reference: unknown
-      let invalid = false
-      try {
-        reference = JSON.parse(Hit.quoteIds(text))
-      } catch {
-        invalid = true
-      }
-      const parsed = Hit.parse(text)
-      if (invalid) {
-        assert.strictEqual(Hit.isMalformed(parsed) && parsed.reason, "InvalidJson", text)
-      } else if (Schema.is(Hit.HitFields)(reference)) {
-        assert.isFalse(Hit.isMalformed(parsed), text)
-        const fields: Record<PropertyKey, unknown> = { ...(parsed as Hit.Hit) }
-        delete fields[Hit.RecordText]
-        assert.deepStrictEqual(fields, reference as object, text)
-        assert.strictEqual(Hit.recordText(parsed as Hit.Hit), text)
-      } else {
-        assert.strictEqual(Hit.isMalformed(parsed) && parsed.reason, "SchemaMismatch", text)
-      }
+    ([text]) => agreesWithDefinition(text),
+    { arbitrary: { runs: 3000 } }
+  )
+
+  it("where the fast path cannot be sure of an id: nested beside a top-level -0 or -5, or the key spelled twice", () => {
+    for (const text of [
+      '{"x":{"hitIdHigh":0},"hitIdHigh":-0}',
+      '{"hitIdLow":-5,"x":{"hitIdLow":5}}',
+      '{"visIdHigh":1,"visId\\u0048igh":1}',
+      '{"x":{"mcVisIdLow":7},"mcVisId\\u004cow":7}',
+      '{"hitIdHigh":18446744073709551615,"x":{"hitIdHigh":18446744073709551616}}'
+    ])
+      agreesWithDefinition(text)
+  })
+})
+
+// The hot path's check of the typed fields, written out, against the schema it stands for: each
+// typed field absent or holding a value that fits, nearly fits or does not.
+const fieldValues = [
+  '"18446744073709551615"',
+  '"184467440737095516150"',
+  '""',
+  '"12a"',
+  '"-1"',
+  '"\u0661"',
+  '"7\\n"',
+  "7",
+  "1.5",
+  '"text"',
+  "true",
+  "null",
+  "[]",
+  "[{}]",
+  '[{"a":1},{}]',
+  "[[]]",
+  "[{},null]",
+  "{}",
+  '{"a":[1]}'
+]
+const typedFields = Object.keys(Hit.HitFields.fields)
+const fieldsRecord = Arbitrary.map(
+  Arbitrary.array(Arbitrary.all([pick([...typedFields, "other"]), pick(fieldValues)]), { maxLength: 6 }),
+  (members) => `{${members.map(([field, value]) => `"${field}":${value}`).join(",")}}`
+)
+
+describe("Hit.isHitJson", () => {
+  it.prop(
+    "agrees with Schema.is(HitFields) on whatever JSON.parse returns",
+    [Arbitrary.all([fieldsRecord, pick(fieldValues), pick([0, 0, 0, 1])])],
+    ([[record, other, notObject]]) => {
+      // Now and then not an object at all.
+      const text = notObject === 1 ? other : record
+      const value: unknown = JSON.parse(text)
+      assert.strictEqual(Hit.isHitJson(value), Schema.is(Hit.HitFields)(value), text)
     },
-    { arbitrary: { runs: 2000 } }
+    { arbitrary: { runs: 3000 } }
   )
 })
