@@ -141,6 +141,36 @@ describe("Framing", () => {
       })
   )
 
+  it.live("records are handled after zlib's callback returns, so the next piece inflates meanwhile", () =>
+    Effect.gen(function* () {
+      // Handled inside the callback (a fiber resumed there runs there), zlib would be handed the
+      // next piece only once the consumer was done with this one: the two would take turns.
+      const text = Array.from({ length: 5_000 }, (_, i) => `{"hitIdLow":${i},"pad":"${"y".repeat(200)}"}`)
+      const body = gzipSync(encoder.encode(`${text.join("\r\n")}\r\n`))
+      const pieces: Array<Uint8Array> = []
+      for (let o = 0; o < body.length; o += 4096) pieces.push(body.subarray(o, o + 4096))
+      const limit = Error.stackTraceLimit
+      Error.stackTraceLimit = Number.POSITIVE_INFINITY
+      const stacks: Array<string> = []
+      const seen = yield* Stream.rechunk(Stream.fromIterable(pieces), 1).pipe(
+        Framing.decode,
+        Stream.mapArray((batch) => {
+          stacks.push(new Error().stack ?? "")
+          return batch
+        }),
+        Stream.runCount,
+        Effect.ensuring(Effect.sync(() => (Error.stackTraceLimit = limit)))
+      )
+      assert.strictEqual(seen, 5_000)
+      assert.isAbove(stacks.length, 1)
+      assert.deepStrictEqual(
+        stacks.filter((stack) => stack.includes("node:zlib")),
+        [],
+        "a batch was handled inside a zlib callback"
+      )
+    })
+  )
+
   it.effect("garbage bytes instead of gzip fail with GzipError", () =>
     Effect.gen(function* () {
       const exit = yield* Framing.decode(Stream.make(encoder.encode("this is not gzip"))).pipe(
