@@ -56,11 +56,12 @@ export const redactUrl = (url: string | URL): string => {
     return redactText(String(url))
   }
   // `http://us/er:pa#ss@host/` parses with the credentials in the path or fragment: a person
-  // typed them unencoded. When there is no userinfo but an `@` after the host, mask by pattern.
+  // typed them unencoded. `http://us@er#:pa@host/` even parses with a user name (`us`), the rest
+  // of the credentials in the fragment. Whenever an `@` follows the host, where the credentials
+  // end is unknown: mask by pattern, up to the last `@` (a path holding an `@` is over-masked,
+  // the safe mistake).
   const hasUserinfo = parsed.username !== "" || parsed.password !== ""
-  if (!hasUserinfo && `${parsed.pathname}${parsed.search}${parsed.hash}`.includes("@")) {
-    return redactText(String(url))
-  }
+  if (`${parsed.pathname}${parsed.search}${parsed.hash}`.includes("@")) return redactText(String(url))
   if (hasUserinfo) {
     parsed.username = mask
     parsed.password = ""
