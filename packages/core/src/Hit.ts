@@ -3,14 +3,15 @@
  *
  * The vendor writes its 64-bit ids (`hitIdHigh`, `visIdLow`, ...) as bare JSON numbers above
  * 2^53, which a plain `JSON.parse` silently rounds: two hits then share an id and a dedup built
- * on it drops real data. `Hit.parse` quotes those fields in the record text before parsing, so
- * every id arrives as its exact decimal string (see `docs/benchmarks.md` for why a string and
- * this pre-pass, rather than a bigint reviver).
+ * on it drops real data. `Hit.parse` gives what quoting those fields in the record text before
+ * parsing gives, so every id arrives as its exact decimal string; the usual record is parsed
+ * once, its ids' digits put back from the text (see `docs/benchmarks.md` for why a string, and
+ * why not a bigint reviver).
  *
  * The schema types what users query and keeps every other field: Adobe adds fields over time,
- * and a client that rejects them loses data. Validation runs in place (`SchemaParser.is`), so
- * the parsed object is not copied, and each hit keeps its original record text for sinks that
- * pass records through byte for byte.
+ * and a client that rejects them loses data. Validation runs in place (`isHitJson`, held to
+ * `Schema.is(HitFields)`), so the parsed object is not copied, and each hit keeps its original
+ * record text for sinks that pass records through byte for byte.
  *
  * @since 0.1.0
  */
