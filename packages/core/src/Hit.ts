@@ -149,10 +149,10 @@ const isJsonSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9
 /**
  * Which of `idFields` is the quoted name around the `Id` found at `at` (its index), or -1. The
  * names are `hit`, `vis` or `mcVis`, then `Id`, then `High` or `Low`: looking around each `Id` (a
- * dozen per record) is cheaper than a pattern tried at every letter. `*end` gets the index after
- * the closing quote.
+ * dozen per record) is cheaper than a pattern tried at every letter. The closing quote ends the
+ * name at `at + 7` (`High"`, even indices) or `at + 6` (`Low"`, odd ones).
  */
-const idFieldAt = (text: string, at: number, end: { at: number }): number => {
+const idFieldAt = (text: string, at: number): number => {
   let field: number
   const c1 = text.charCodeAt(at - 1)
   const c2 = text.charCodeAt(at - 2)
@@ -171,15 +171,10 @@ const idFieldAt = (text: string, at: number, end: { at: number }): number => {
   )
     field = 4 // "mcVis
   else return -1
-  if (text.startsWith('High"', at + 2)) end.at = at + 7
-  else if (text.startsWith('Low"', at + 2)) {
-    end.at = at + 6
-    field += 1
-  } else return -1
-  return field
+  if (text.startsWith('High"', at + 2)) return field
+  if (text.startsWith('Low"', at + 2)) return field + 1
+  return -1
 }
-
-const nameEnd = { at: 0 }
 
 /**
  * Puts back the digits `JSON.parse` rounded, in the object it parsed from `text` as is: no copy
@@ -204,10 +199,10 @@ const restoreIds = (text: string, value: unknown): boolean => {
   const length = text.length
   let at = text.indexOf("Id")
   while (at !== -1) {
-    const field = idFieldAt(text, at, nameEnd)
+    const field = idFieldAt(text, at)
     let i = at + 2
     if (field !== -1) {
-      i = nameEnd.at
+      i = at + (field % 2 === 0 ? 7 : 6)
       while (i < length && isJsonSpace(text.charCodeAt(i))) i++
       if (text.charCodeAt(i) === 58) {
         i++
