@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { Hit } from "../src/index.ts"
+import * as A from "./arbitraries.ts"
 
 const example = readFileSync(new URL("./fixtures/example-hit.json", import.meta.url), "utf8")
 
@@ -73,11 +74,6 @@ const idValues = [
   '"42"',
   " 9007199254740993 "
 ]
-const pick = <A>(xs: ReadonlyArray<A>) =>
-  Arbitrary.map(
-    Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: xs.length - 1 }))),
-    (i) => xs[i]
-  )
 // Names that look like id fields to a search around `Id`: a letter more or less, another case, a
 // quote escaped inside the name, and id fields spelled with an escape (the same key to JSON.parse,
 // not to the search).
@@ -99,10 +95,10 @@ const escaped = (field: string) =>
   field.replace(/Id(.)/, (_, c: string) => `Id\\u00${c.charCodeAt(0).toString(16)}`)
 const member = Arbitrary.map(
   Arbitrary.all([
-    pick([...Hit.idFields, ...Hit.idFields, ...lookalikes, "pageName", "timeGMT"]),
-    pick(colons),
-    pick(idValues),
-    pick([0, 0, 0, 1, 2, 3])
+    A.oneOf([...Hit.idFields, ...Hit.idFields, ...lookalikes, "pageName", "timeGMT"]),
+    A.oneOf(colons),
+    A.oneOf(idValues),
+    A.oneOf([0, 0, 0, 1, 2, 3])
   ]),
   ([field, colon, value, form]) =>
     form === 1
@@ -185,14 +181,16 @@ const fieldValues = [
 ]
 const typedFields = Object.keys(Hit.HitFields.fields)
 const fieldsRecord = Arbitrary.map(
-  Arbitrary.array(Arbitrary.all([pick([...typedFields, "other"]), pick(fieldValues)]), { maxLength: 6 }),
+  Arbitrary.array(Arbitrary.all([A.oneOf([...typedFields, "other"]), A.oneOf(fieldValues)]), {
+    maxLength: 6
+  }),
   (members) => `{${members.map(([field, value]) => `"${field}":${value}`).join(",")}}`
 )
 
 describe("Hit.isHitJson", () => {
   it.prop(
     "agrees with Schema.is(HitFields) on whatever JSON.parse returns",
-    [Arbitrary.all([fieldsRecord, pick(fieldValues), pick([0, 0, 0, 1])])],
+    [Arbitrary.all([fieldsRecord, A.oneOf(fieldValues), A.oneOf([0, 0, 0, 1])])],
     ([[record, other, notObject]]) => {
       // Now and then not an object at all.
       const text = notObject === 1 ? other : record

@@ -4,6 +4,13 @@ import { Arbitrary, Schema } from "effect"
 
 const u32 = Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 0xffffffff })))
 
+/** One of `xs`, each as likely (list one twice to weight it). */
+export const oneOf = <A>(xs: ReadonlyArray<A>): Arbitrary.Arbitrary<A> =>
+  Arbitrary.map(
+    Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: xs.length - 1 }))),
+    (i) => xs[i]
+  )
+
 /** An unsigned 64-bit id; the high half is often large so the value is above 2^53. */
 export const id64 = Arbitrary.map(Arbitrary.all([u32, u32]), ([hi, lo]) => (BigInt(hi) << 32n) | BigInt(lo))
 
